@@ -1,0 +1,45 @@
+# gobak build and test entry points. `make test` is what CI runs.
+GO        ?= go
+BIN       := bin/gobak
+ENGINE    := ./pkg/id/... ./pkg/chunker/... ./pkg/compress/... ./pkg/crypto/... ./pkg/backend/... ./pkg/index/... ./pkg/repo/...
+FUZZTIME  ?= 5s
+STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
+
+.PHONY: all build example test test-short vet lint fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/gobak
+
+# example: build gobak and run what it can do today on a temporary repository.
+example: build
+	bash scripts/example.sh $(BIN)
+
+# test: vet, the whole test suite, and the race detector on the engine.
+test: vet
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race $(ENGINE)
+
+test-short:
+	$(GO) test -short ./...
+
+vet:
+	@fmt=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
+	$(GO) vet ./...
+
+lint: vet
+	$(STATICCHECK) ./...
+
+# fuzz: run every fuzz target for FUZZTIME each.
+fuzz:
+	bash scripts/fuzz.sh $(FUZZTIME)
+
+# bench: the engine micro-benchmarks and the SaveBlob ceiling comparison.
+bench:
+	$(GO) test -run='^$$' -bench=. -benchtime=1x ./bench/ >/dev/null
+	$(GO) run ./bench/enginebench
+
+clean:
+	rm -rf bin

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+)
+
+// location is a parsed repository location. Only local repositories are
+// supported for now.
+type location struct {
+	// Raw is the location as the user wrote it.
+	Raw string
+	// Scheme is "file" for local repositories.
+	Scheme string
+	// Path is the absolute, cleaned directory of a local repository.
+	Path string
+}
+
+// String returns the location for messages: the path of a local
+// repository.
+func (l location) String() string {
+	if l.Scheme == "file" {
+		return l.Path
+	}
+	return l.Raw
+}
+
+// errNoRepo is returned when neither the argument nor GOBAK_REPO names a
+// repository.
+var errNoRepo = errors.New("no repository given: pass REPO or set GOBAK_REPO")
+
+// parseLocation parses a repository location: a path (relative paths are
+// made absolute), file:///path, or the not-yet-supported sftp:// and s3://
+// URLs.
+func parseLocation(s string) (location, error) {
+	if s == "" {
+		return location{}, errNoRepo
+	}
+	loc := location{Raw: s}
+	scheme, rest, isURL := strings.Cut(s, "://")
+	if !isURL || strings.ContainsAny(scheme, "/.") {
+		// A plain path (a "://" inside a directory name is no scheme).
+		abs, err := filepath.Abs(s)
+		if err != nil {
+			return location{}, fmt.Errorf("repository location %q: %w", s, err)
+		}
+		loc.Scheme, loc.Path = "file", abs
+		return loc, nil
+	}
+	switch strings.ToLower(scheme) {
+	case "file":
+		u, err := url.Parse(s)
+		if err != nil {
+			return location{}, fmt.Errorf("repository location %q: %v", s, err)
+		}
+		if u.Host != "" && u.Host != "localhost" {
+			return location{}, fmt.Errorf("repository location %q: file URLs must name a local path (file:///path), not host %q", s, u.Host)
+		}
+		if u.Path == "" || !strings.HasPrefix(u.Path, "/") {
+			return location{}, fmt.Errorf("repository location %q: file URLs need an absolute path, as in file:///srv/backup", s)
+		}
+		if u.RawQuery != "" || u.Fragment != "" {
+			return location{}, fmt.Errorf("repository location %q: file URLs take no query or fragment", s)
+		}
+		loc.Scheme, loc.Path = "file", filepath.Clean(u.Path)
+		return loc, nil
+	case "sftp", "s3":
+		if rest == "" {
+			return location{}, fmt.Errorf("repository location %q: missing host and path", s)
+		}
+		return location{}, fmt.Errorf("repository location %q: %s repositories are not supported yet by this gobak; use a local path or file:///path", s, strings.ToLower(scheme))
+	default:
+		return location{}, fmt.Errorf("repository location %q: unknown scheme %q; use a path, file:///path, sftp://[user@]host[:port]/path or s3://host[:port]/bucket[/prefix]", s, scheme)
+	}
+}
+
+// splitArchive splits "REPO::ARCHIVE" into its parts. The separator is the
+// first "::" outside square brackets (so IPv6 hosts such as
+// sftp://[::1]/repo work). An argument that is empty or starts with "::"
+// takes REPO from repoEnv (the value of GOBAK_REPO).
+func splitArchive(arg, repoEnv string) (repoPart, archive string, err error) {
+	repoPart, archive = arg, ""
+	depth := 0
+	for i := 0; i < len(arg); i++ {
+		switch arg[i] {
+		case '[':
+			depth++
+		case ']':
+			if depth > 0 {
+				depth--
+			}
+		case ':':
+			if depth == 0 && strings.HasPrefix(arg[i:], "::") {
+				repoPart, archive = arg[:i], arg[i+2:]
+				i = len(arg)
+			}
+		}
+	}
+	if repoPart == "" {
+		repoPart = repoEnv
+	}
+	if repoPart == "" {
+		return "", "", errNoRepo
+	}
+	return repoPart, archive, nil
+}
+
+// repoArg resolves the optional REPO argument of a command that addresses
+// a whole repository (not an archive).
+func (a *app) repoArg(args []string) (location, error) {
+	arg := ""
+	if len(args) > 0 {
+		arg = args[0]
+	}
+	repoPart, archive, err := splitArchive(arg, a.getenv("GOBAK_REPO"))
+	if err != nil {
+		return location{}, &usageError{err: err}
+	}
+	if archive != "" || strings.HasSuffix(arg, "::") {
+		return location{}, usagef("%q names an archive, but this command works on a whole repository; drop the ::ARCHIVE part", arg)
+	}
+	return parseLocation(repoPart)
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseLocation(t *testing.T) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		in       string
+		wantPath string
+		wantErr  string
+	}{
+		{"/srv/backup", "/srv/backup", ""},
+		{"/srv/backup/", "/srv/backup", ""},
+		{"repo", filepath.Join(cwd, "repo"), ""},
+		{"./a/../repo", filepath.Join(cwd, "repo"), ""},
+		{"file:///srv/backup", "/srv/backup", ""},
+		{"file://localhost/srv/backup", "/srv/backup", ""},
+		{"FILE:///srv//backup/", "/srv/backup", ""},
+		{"file:///srv/with%20space", "/srv/with space", ""},
+		{"dir.with://in/it", filepath.Join(cwd, "dir.with:/in/it"), ""},
+		{"", "", "no repository given"},
+		{"file://", "", "absolute path"},
+		{"file://otherhost/srv", "", "not host"},
+		{"file:///srv?x=1", "", "no query"},
+		{"sftp://user@host:2222/srv/backup", "", "sftp repositories are not supported yet"},
+		{"s3://127.0.0.1:9000/bucket/prefix", "", "s3 repositories are not supported yet"},
+		{"sftp://", "", "missing host"},
+		{"ftp://host/x", "", "unknown scheme"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			loc, err := parseLocation(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseLocation(%q) = %+v, %v; want error containing %q", tt.in, loc, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseLocation(%q): %v", tt.in, err)
+			}
+			if loc.Path != tt.wantPath || loc.Scheme != "file" || loc.String() != tt.wantPath || loc.Raw != tt.in {
+				t.Errorf("parseLocation(%q) = %+v, want path %q", tt.in, loc, tt.wantPath)
+			}
+		})
+	}
+}
+
+func TestSplitArchive(t *testing.T) {
+	tests := []struct {
+		arg, env           string
+		wantRepo, wantArch string
+		wantErr            bool
+	}{
+		{"/srv/repo", "", "/srv/repo", "", false},
+		{"/srv/repo::monday", "", "/srv/repo", "monday", false},
+		{"/srv/repo::a::b", "", "/srv/repo", "a::b", false},
+		{"::monday", "/env/repo", "/env/repo", "monday", false},
+		{"", "/env/repo", "/env/repo", "", false},
+		{"/srv/repo::", "", "/srv/repo", "", false},
+		{"sftp://[::1]:22/repo::arch", "", "sftp://[::1]:22/repo", "arch", false},
+		{"sftp://[fe80::1]/repo", "", "sftp://[fe80::1]/repo", "", false},
+		{"/arg/wins", "/env/repo", "/arg/wins", "", false},
+		{"::monday", "", "", "", true},
+		{"", "", "", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.arg+"|"+tt.env, func(t *testing.T) {
+			r, a, err := splitArchive(tt.arg, tt.env)
+			if tt.wantErr {
+				if !errors.Is(err, errNoRepo) {
+					t.Fatalf("splitArchive(%q, %q) = %q, %q, %v; want errNoRepo", tt.arg, tt.env, r, a, err)
+				}
+				return
+			}
+			if err != nil || r != tt.wantRepo || a != tt.wantArch {
+				t.Errorf("splitArchive(%q, %q) = %q, %q, %v; want %q, %q", tt.arg, tt.env, r, a, err, tt.wantRepo, tt.wantArch)
+			}
+		})
+	}
+}
+
+func TestRepoArg(t *testing.T) {
+	tests := []struct {
+		args      []string
+		env       map[string]string
+		wantPath  string
+		wantUsage bool
+		wantErr   string
+	}{
+		{[]string{"/srv/r"}, nil, "/srv/r", false, ""},
+		{nil, map[string]string{"GOBAK_REPO": "/env/r"}, "/env/r", false, ""},
+		{nil, map[string]string{"GOBAK_REPO": "file:///env/r"}, "/env/r", false, ""},
+		{nil, nil, "", true, "GOBAK_REPO"},
+		{[]string{"/srv/r::arch"}, nil, "", true, "names an archive"},
+		{[]string{"::arch"}, map[string]string{"GOBAK_REPO": "/env/r"}, "", true, "names an archive"},
+		{[]string{"sftp://h/r"}, nil, "", false, "not supported"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			a := newApp(nil, nil, nil, mapEnv(tt.env))
+			loc, err := a.repoArg(tt.args)
+			if tt.wantErr == "" {
+				if err != nil || loc.Path != tt.wantPath {
+					t.Fatalf("repoArg(%q) = %+v, %v; want %q", tt.args, loc, err, tt.wantPath)
+				}
+				return
+			}
+			var ue *usageError
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || errors.As(err, &ue) != tt.wantUsage {
+				t.Errorf("repoArg(%q) = %v; want error %q (usage error: %v)", tt.args, err, tt.wantErr, tt.wantUsage)
+			}
+		})
+	}
+}
+
+// mapEnv returns a lookupEnv function over m.
+func mapEnv(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}

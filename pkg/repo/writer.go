@@ -1,0 +1,370 @@
+package repo
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gobak/gobak/pkg/backend"
+	"github.com/gobak/gobak/pkg/compress"
+	"github.com/gobak/gobak/pkg/id"
+	"github.com/gobak/gobak/pkg/index"
+	"github.com/gobak/gobak/pkg/repo/internal/format"
+)
+
+// writer is the write side of a Repo: packers per blob type, the upload
+// queue, and the blobs that are stored but not yet named by an index file.
+type writer struct {
+	mu          sync.Mutex
+	cond        *sync.Cond // signalled when inflight drops
+	compression compress.Spec
+	pending     id.Set                   // accepted blobs not yet in a written index file
+	uploaded    map[id.ID]index.Location // blobs in uploaded packs not yet in a written index file
+	unindexed   []format.IndexPack       // uploaded packs waiting for an index file
+	lastIndex   time.Time
+	inflight    int   // packs handed to uploaders and not yet finished
+	err         error // sticky: once a pack is lost, every later Flush fails
+
+	packMu [3]sync.Mutex // per blob type
+	packs  [3]*packBuf
+
+	startOnce sync.Once
+	queue     chan *packBuf
+	wg        sync.WaitGroup
+	indexMu   sync.Mutex // one index file writer at a time
+}
+
+// packBuf is a pack being filled.
+type packBuf struct {
+	buf   []byte
+	blobs []format.Blob
+}
+
+var packPool sync.Pool // *packBuf with a large buffer
+
+func (w *writer) init(c compress.Spec) {
+	w.compression = c
+	w.pending = id.NewSet()
+	w.uploaded = make(map[id.ID]index.Location)
+	w.cond = sync.NewCond(&w.mu)
+	w.lastIndex = time.Now()
+}
+
+func (w *writer) stickyErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// stop waits for the uploaders to exit; the repo context is already
+// canceled.
+func (w *writer) stop() {
+	w.wg.Wait()
+	w.mu.Lock()
+	w.cond.Broadcast() // wake waitUploads goroutines; they see the canceled context
+	w.mu.Unlock()
+}
+
+// bufPool holds scratch buffers for compression and sealing.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
+
+func getBuf() *[]byte  { return bufPool.Get().(*[]byte) }
+func putBuf(b *[]byte) { *b = (*b)[:0]; bufPool.Put(b) }
+
+// SaveBlob stores a blob of type t unless the repository already has a blob
+// with the same ID. It returns the blob's ID and whether it was stored now
+// (false: deduplicated). It is safe for concurrent use; compression and
+// encryption run on the calling goroutine. The blob is durable only after a
+// later Flush returns without error.
+func (r *Repo) SaveBlob(ctx context.Context, t id.BlobType, data []byte) (id.ID, bool, error) {
+	if !t.Valid() {
+		return id.ID{}, false, fmt.Errorf("save blob: invalid type %d", t)
+	}
+	bid := r.key.BlobID(data)
+	stored, err := r.saveBlob(ctx, t, bid, data)
+	return bid, stored, err
+}
+
+func (r *Repo) saveBlob(ctx context.Context, t id.BlobType, bid id.ID, data []byte) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if err := r.ctx.Err(); err != nil {
+		return false, ErrClosed
+	}
+	if uint64(len(data)) > uint64(r.cfg.PackSize) || len(data) > 1<<31 {
+		return false, fmt.Errorf("save blob: %d bytes is larger than the pack size %d", len(data), r.cfg.PackSize)
+	}
+	// Fast path: already in the cache (named by a durable index file).
+	if ok, err := r.cache.Has(bid); err != nil {
+		return false, fmt.Errorf("save blob %s: %w", bid.Short(), err)
+	} else if ok {
+		return false, nil
+	}
+	w := &r.w
+	w.mu.Lock()
+	if w.err != nil {
+		err := w.err
+		w.mu.Unlock()
+		return false, err
+	}
+	if w.pending.Has(bid) {
+		w.mu.Unlock()
+		return false, nil
+	}
+	// Blobs leave pending only after they are in the cache, so this
+	// second look (under the lock) cannot miss one in between.
+	if ok, err := r.cache.Has(bid); err != nil || ok {
+		w.mu.Unlock()
+		if err != nil {
+			return false, fmt.Errorf("save blob %s: %w", bid.Short(), err)
+		}
+		return false, nil
+	}
+	w.pending.Insert(bid)
+	spec := w.compression
+	w.mu.Unlock()
+
+	cbuf := getBuf()
+	comp := compress.Compress(*cbuf, data, spec)
+	sbuf := getBuf()
+	sealed := r.key.Seal(*sbuf, comp, bid[:])
+	*cbuf = comp
+	putBuf(cbuf)
+	err := r.addToPack(ctx, t, bid, sealed, uint32(len(data)))
+	*sbuf = sealed
+	putBuf(sbuf)
+	if err != nil {
+		// The blob is in no pack; forget it so a later save can retry.
+		// (If a pack holding it was lost, the sticky error already fails
+		// every later Flush.)
+		w.mu.Lock()
+		w.pending.Delete(bid)
+		w.mu.Unlock()
+		return false, err
+	}
+	return true, nil
+}
+
+func (r *Repo) addToPack(ctx context.Context, t id.BlobType, bid id.ID, sealed []byte, rawLen uint32) error {
+	w := &r.w
+	w.packMu[t].Lock()
+	p := w.packs[t]
+	if p == nil {
+		p = newPackBuf(int(r.cfg.PackSize))
+		w.packs[t] = p
+	}
+	p.blobs = append(p.blobs, format.Blob{Type: t, ID: bid, Offset: uint32(len(p.buf)), Length: uint32(len(sealed)), RawLength: rawLen})
+	p.buf = append(p.buf, sealed...)
+	var full *packBuf
+	if len(p.buf) >= int(r.cfg.PackSize) {
+		full, w.packs[t] = p, nil
+	}
+	w.packMu[t].Unlock()
+	if full != nil {
+		return r.sendPack(ctx, full)
+	}
+	return nil
+}
+
+func newPackBuf(size int) *packBuf {
+	if v := packPool.Get(); v != nil {
+		p := v.(*packBuf)
+		p.buf, p.blobs = p.buf[:0], p.blobs[:0]
+		return p
+	}
+	return &packBuf{buf: make([]byte, 0, size+size/8)}
+}
+
+// sendPack seals the pack's trailer and queues it for upload. If the pack
+// cannot be queued, its blobs are lost, so the writer's error becomes
+// sticky.
+func (r *Repo) sendPack(ctx context.Context, p *packBuf) error {
+	trailer := format.EncodeTrailer(p.blobs)
+	n := len(p.buf)
+	p.buf = r.key.Seal(p.buf, trailer, adTrailer)
+	p.buf = binary.LittleEndian.AppendUint32(p.buf, uint32(len(p.buf)-n))
+
+	w := &r.w
+	w.startOnce.Do(func() { r.startUploaders() })
+	w.mu.Lock()
+	w.inflight++
+	w.mu.Unlock()
+	select {
+	case w.queue <- p:
+		return nil
+	case <-ctx.Done():
+		err := fmt.Errorf("pack of %d blobs not stored: %w", len(p.blobs), ctx.Err())
+		r.packDone(err)
+		return err
+	case <-r.ctx.Done():
+		r.packDone(ErrClosed)
+		return ErrClosed
+	}
+}
+
+func (r *Repo) packDone(err error) {
+	w := &r.w
+	w.mu.Lock()
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	w.inflight--
+	w.cond.Broadcast()
+	w.mu.Unlock()
+}
+
+func (r *Repo) startUploaders() {
+	w := &r.w
+	w.queue = make(chan *packBuf)
+	for i := 0; i < r.opts.Uploaders; i++ {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			for {
+				select {
+				case p := <-w.queue:
+					r.packDone(r.uploadPack(p))
+				case <-r.ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+}
+
+// uploadPack stores one pack, records its blobs as uploaded, and writes an
+// index file when enough packs or time have accumulated.
+func (r *Repo) uploadPack(p *packBuf) error {
+	packID := id.Hash(p.buf)
+	h := backend.Handle{Type: backend.PackFile, Name: packID.String()}
+	err := r.be.Save(r.ctx, h, p.buf)
+	if err != nil && !errors.Is(err, backend.ErrExist) {
+		return fmt.Errorf("save pack %s: %w", packID.Short(), err)
+	}
+	blobs := append([]format.Blob(nil), p.blobs...)
+	packPool.Put(p)
+
+	w := &r.w
+	w.mu.Lock()
+	for _, b := range blobs {
+		w.uploaded[b.ID] = index.Location{Pack: packID, Type: b.Type, Offset: b.Offset, Length: b.Length, RawLength: b.RawLength}
+	}
+	w.unindexed = append(w.unindexed, format.IndexPack{ID: packID, Blobs: blobs})
+	due := len(w.unindexed) >= r.opts.IndexMaxPacks || time.Since(w.lastIndex) >= r.opts.IndexInterval
+	w.mu.Unlock()
+	if due {
+		return r.writeIndex(r.ctx)
+	}
+	return nil
+}
+
+// writeIndex writes one index file naming every uploaded pack that no index
+// file names yet, then moves those blobs into the cache.
+func (r *Repo) writeIndex(ctx context.Context) error {
+	w := &r.w
+	w.indexMu.Lock()
+	defer w.indexMu.Unlock()
+	w.mu.Lock()
+	packs := w.unindexed
+	w.unindexed = nil
+	w.lastIndex = time.Now()
+	w.mu.Unlock()
+	if len(packs) == 0 {
+		return nil
+	}
+	fileID, err := r.saveIndexFile(ctx, &format.Index{Packs: packs})
+	if err == nil {
+		err = r.cache.AddIndexFile(fileID, entriesOf(packs))
+	}
+	if err != nil {
+		w.mu.Lock()
+		w.unindexed = append(packs, w.unindexed...)
+		w.mu.Unlock()
+		return fmt.Errorf("write index file: %w", err)
+	}
+	w.mu.Lock()
+	for _, p := range packs {
+		for _, b := range p.Blobs {
+			delete(w.uploaded, b.ID)
+			w.pending.Delete(b.ID)
+		}
+	}
+	w.mu.Unlock()
+	return nil
+}
+
+func (r *Repo) saveIndexFile(ctx context.Context, ix *format.Index) (id.ID, error) {
+	data := r.key.Seal(nil, format.EncodeIndex(ix), adIndex)
+	fileID := id.Hash(data)
+	err := r.be.Save(ctx, backend.Handle{Type: backend.IndexFile, Name: fileID.String()}, data)
+	if err != nil && !errors.Is(err, backend.ErrExist) {
+		return fileID, err
+	}
+	return fileID, nil
+}
+
+func entriesOf(packs []format.IndexPack) map[id.ID][]index.Entry {
+	out := make(map[id.ID][]index.Entry, len(packs))
+	for _, p := range packs {
+		es := make([]index.Entry, len(p.Blobs))
+		for i, b := range p.Blobs {
+			es[i] = index.Entry{ID: b.ID, Location: index.Location{Pack: p.ID, Type: b.Type, Offset: b.Offset, Length: b.Length, RawLength: b.RawLength}}
+		}
+		out[p.ID] = es
+	}
+	return out
+}
+
+// Flush stores every blob saved so far: it closes the packs being filled,
+// waits for all uploads, and writes an index file naming them. When Flush
+// returns nil, those blobs survive any crash. If any pack of this Repo was
+// lost (an upload failed or was canceled), Flush returns that error, now
+// and every later time: reopen the repository and save again.
+func (r *Repo) Flush(ctx context.Context) error {
+	w := &r.w
+	for t := range w.packs {
+		w.packMu[t].Lock()
+		p := w.packs[t]
+		w.packs[t] = nil
+		w.packMu[t].Unlock()
+		if p != nil && len(p.blobs) > 0 {
+			if err := r.sendPack(ctx, p); err != nil {
+				return err
+			}
+		}
+	}
+	if err := r.waitUploads(ctx); err != nil {
+		return err
+	}
+	if err := w.stickyErr(); err != nil {
+		return err
+	}
+	return r.writeIndex(ctx)
+}
+
+// waitUploads waits until no pack is in flight, or ctx ends.
+func (r *Repo) waitUploads(ctx context.Context) error {
+	w := &r.w
+	done := make(chan struct{})
+	go func() {
+		w.mu.Lock()
+		for w.inflight > 0 && r.ctx.Err() == nil {
+			w.cond.Wait()
+		}
+		w.mu.Unlock()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return r.ctx.Err()
+	case <-ctx.Done():
+		w.mu.Lock()
+		w.cond.Broadcast()
+		w.mu.Unlock()
+		return ctx.Err()
+	}
+}
