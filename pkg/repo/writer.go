@@ -28,6 +28,12 @@ type writer struct {
 	inflight    int   // packs handed to uploaders and not yet finished
 	err         error // sticky: once a pack is lost, every later Flush fails
 
+	// gate is held shared by each SaveBlob from the moment it accepts a
+	// blob (marks it pending) until the blob is in a pack, and exclusively
+	// by Flush while it closes the open packs. So a blob another caller
+	// was told is pending is always in a pack Flush sends.
+	gate sync.RWMutex
+
 	packMu [3]sync.Mutex // per blob type
 	packs  [3]*packBuf
 
@@ -105,6 +111,8 @@ func (r *Repo) saveBlob(ctx context.Context, t id.BlobType, bid id.ID, data []by
 		return false, nil
 	}
 	w := &r.w
+	w.gate.RLock()
+	defer w.gate.RUnlock()
 	w.mu.Lock()
 	if w.err != nil {
 		err := w.err
@@ -162,6 +170,7 @@ func (r *Repo) addToPack(ctx context.Context, t id.BlobType, bid id.ID, sealed [
 	var full *packBuf
 	if len(p.buf) >= int(r.cfg.PackSize) {
 		full, w.packs[t] = p, nil
+		w.addInflight(1)
 	}
 	w.packMu[t].Unlock()
 	if full != nil {
@@ -179,9 +188,18 @@ func newPackBuf(size int) *packBuf {
 	return &packBuf{buf: make([]byte, 0, size+size/8)}
 }
 
-// sendPack seals the pack's trailer and queues it for upload. If the pack
-// cannot be queued, its blobs are lost, so the writer's error becomes
-// sticky.
+// addInflight counts packs taken out of the packer. It must be called at
+// the moment a pack leaves w.packs, so a concurrent Flush never sees a
+// taken pack as neither open nor in flight.
+func (w *writer) addInflight(n int) {
+	w.mu.Lock()
+	w.inflight += n
+	w.mu.Unlock()
+}
+
+// sendPack seals the pack's trailer and queues it for upload; the pack was
+// already counted with addInflight. If the pack cannot be queued, its
+// blobs are lost, so the writer's error becomes sticky.
 func (r *Repo) sendPack(ctx context.Context, p *packBuf) error {
 	trailer := format.EncodeTrailer(p.blobs)
 	n := len(p.buf)
@@ -190,9 +208,6 @@ func (r *Repo) sendPack(ctx context.Context, p *packBuf) error {
 
 	w := &r.w
 	w.startOnce.Do(func() { r.startUploaders() })
-	w.mu.Lock()
-	w.inflight++
-	w.mu.Unlock()
 	select {
 	case w.queue <- p:
 		return nil
@@ -326,15 +341,26 @@ func entriesOf(packs []format.IndexPack) map[id.ID][]index.Entry {
 // and every later time: reopen the repository and save again.
 func (r *Repo) Flush(ctx context.Context) error {
 	w := &r.w
+	// Wait for saves that have accepted a blob to put it in a pack, then
+	// take the open packs.
+	w.gate.Lock()
+	var open []*packBuf
 	for t := range w.packs {
 		w.packMu[t].Lock()
-		p := w.packs[t]
+		if p := w.packs[t]; p != nil && len(p.blobs) > 0 {
+			open = append(open, p)
+		}
 		w.packs[t] = nil
 		w.packMu[t].Unlock()
-		if p != nil && len(p.blobs) > 0 {
-			if err := r.sendPack(ctx, p); err != nil {
-				return err
+	}
+	w.addInflight(len(open))
+	w.gate.Unlock()
+	for i, p := range open {
+		if err := r.sendPack(ctx, p); err != nil {
+			for range open[i+1:] {
+				r.packDone(err)
 			}
+			return err
 		}
 	}
 	if err := r.waitUploads(ctx); err != nil {
