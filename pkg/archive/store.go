@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gobak/gobak/pkg/id"
+	"github.com/gobak/gobak/pkg/index"
 )
 
 // ChunkStore is what archive needs to store and read blobs. *repo.Repo
@@ -19,6 +20,10 @@ type ChunkStore interface {
 	BlobID(data []byte) id.ID
 	// Flush makes every blob saved so far durable.
 	Flush(ctx context.Context) error
+	// Lookup says where a blob is stored; Location.Length is its stored
+	// (compressed and sealed) size. Blobs saved but not yet flushed may
+	// not be found.
+	Lookup(b id.ID) (index.Location, bool, error)
 }
 
 // ArchiveStore stores archive records. *repo.Repo implements it.

@@ -11,6 +11,7 @@ import (
 	"github.com/zeebo/blake3"
 
 	"github.com/gobak/gobak/pkg/id"
+	"github.com/gobak/gobak/pkg/index"
 )
 
 // ErrNotFound is returned for unknown blobs and archives.
@@ -121,4 +122,15 @@ func (s *Store) DeleteArchive(ctx context.Context, a id.ID) error {
 	}
 	delete(s.archives, a)
 	return nil
+}
+
+// Lookup reports a stored blob with Length = its size + 40 (as if sealed).
+func (s *Store) Lookup(b id.ID) (index.Location, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	data, ok := s.blobs[b]
+	if !ok {
+		return index.Location{}, false, nil
+	}
+	return index.Location{Type: s.types[b], Length: uint32(len(data) + 40), RawLength: uint32(len(data))}, true, nil
 }
