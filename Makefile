@@ -38,7 +38,7 @@ fuzz:
 
 # bench: the engine micro-benchmarks and the SaveBlob ceiling comparison.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchtime=1x ./bench/ >/dev/null
+	$(GO) test -run='^$$' -bench=. -benchtime=2x ./bench/
 	$(GO) run ./bench/enginebench
 
 clean:

@@ -24,6 +24,7 @@ type Stages struct {
 	Hash     time.Duration // keyed BLAKE3 of every chunk
 	Compress time.Duration // compression of every chunk
 	Seal     time.Duration // sealing every compressed chunk
+	Stored   int           // bytes after compression
 }
 
 // Sum is the single-core time of all stages together.
@@ -64,6 +65,7 @@ func MeasureStages(data []byte, pol chunker.Pol, p chunker.Params, spec compress
 	for i, c := range st.Chunks {
 		buf = compress.Compress(buf[:0], c, spec)
 		comp[i] = append([]byte(nil), buf...)
+		st.Stored += len(buf)
 	}
 	st.Compress = time.Since(start)
 

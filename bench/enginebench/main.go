@@ -68,13 +68,13 @@ func run(sizeMiB, runs int, specText string) error {
 	probe.Close()
 
 	var chunk, hash, comp, seal, ceil []float64
-	var chunks int
+	var chunks, stored int
 	for i := 0; i < runs; i++ {
 		st, err := bench.MeasureStages(data, cfg.Polynomial, cfg.Chunker, spec, key)
 		if err != nil {
 			return err
 		}
-		chunks = len(st.Chunks)
+		chunks, stored = len(st.Chunks), st.Stored
 		chunk = append(chunk, mbps(st.Bytes, st.Chunk))
 		hash = append(hash, mbps(st.Bytes, st.Hash))
 		comp = append(comp, mbps(st.Bytes, st.Compress))
@@ -119,7 +119,7 @@ func run(sizeMiB, runs int, specText string) error {
 		os.RemoveAll(dir)
 	}
 
-	fmt.Printf("chunks: %d (avg %d KiB)\n\n", chunks, len(data)/max(chunks, 1)>>10)
+	fmt.Printf("chunks: %d (avg %d KiB); compressed to %.2f of the input\n\n", chunks, len(data)/max(chunks, 1)>>10, float64(stored)/float64(len(data)))
 	fmt.Printf("%-44s %10s\n", "step (medians of "+fmt.Sprint(runs)+")", "MB/s")
 	row := func(name string, v float64) { fmt.Printf("%-44s %10.0f\n", name, v) }
 	row("chunking, 1 core", median(chunk))
