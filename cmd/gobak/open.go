@@ -87,6 +87,9 @@ func (a *app) openRepo(ctx context.Context, loc location, mode lockMode) (*sessi
 		_ = s.close(ctx)
 		return nil, repoError(loc.String(), err)
 	}
+	if s.lock != nil {
+		s.repo.UseLock(s.lock)
+	}
 	cfg := s.repo.Config()
 	a.logger.Info("opened repository", "location", loc.String(), "id", cfg.ID.String(), "encryption", cfg.Encryption)
 	return s, nil

@@ -19,6 +19,9 @@ func (r *Repo) SaveArchive(ctx context.Context, record []byte) (id.ID, error) {
 	if err := r.Flush(ctx); err != nil {
 		return id.ID{}, fmt.Errorf("save archive: %w", err)
 	}
+	if err := r.checkLock(); err != nil {
+		return id.ID{}, fmt.Errorf("save archive: %w", err)
+	}
 	data := r.key.Seal(nil, record, adArchive)
 	aid := id.Hash(data)
 	if err := r.be.Save(ctx, backend.Handle{Type: backend.ArchiveFile, Name: aid.String()}, data); err != nil {

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"golang.org/x/sync/errgroup"
@@ -101,6 +102,14 @@ func (r *Repo) syncIndex(ctx context.Context) error {
 			if newFiles, err = r.loadIndexFiles(ctx, files, nil, true); err != nil {
 				return err
 			}
+			// Every file is loaded now: take the supersedes of all of them,
+			// including those merged earlier.
+			superseded = id.NewSet()
+			for _, f := range newFiles {
+				for _, s := range f.Supersedes {
+					superseded.Insert(s)
+				}
+			}
 		}
 	}
 	if reset {
@@ -109,7 +118,12 @@ func (r *Repo) syncIndex(ctx context.Context) error {
 		}
 	}
 	for _, f := range newFiles {
-		if superseded.Has(f.ID) && files.Has(f.ID) {
+		if superseded.Has(f.ID) {
+			// Record it as handled (no entries), so a later sync, which
+			// no longer sees the superseding file as new, never merges it.
+			if err := r.cache.AddIndexFile(f.ID, nil); err != nil {
+				return fmt.Errorf("cache index file %s: %w", f.ID.Short(), err)
+			}
 			continue
 		}
 		if err := r.cache.AddIndexFile(f.ID, entriesOf(f.Packs)); err != nil {
@@ -137,6 +151,9 @@ func (r *Repo) loadIndexFiles(ctx context.Context, files, merged id.Set, all boo
 			if err != nil {
 				if gctx.Err() != nil {
 					return gctx.Err()
+				}
+				if !errors.Is(err, ErrDamaged) && !errors.Is(err, backend.ErrNotExist) {
+					return err // transient: do not build a cache that misses this file
 				}
 				r.opts.Logger.Warn("skipping damaged index file; run 'gobak check' and 'gobak check --repair'", "file", f.String(), "err", err)
 				return nil

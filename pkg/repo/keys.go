@@ -92,6 +92,10 @@ func findKeys(ctx context.Context, be backend.Backend, keysDir string, hdr *form
 		}
 		for _, n := range names {
 			h := backend.Handle{Type: backend.KeyFile, Name: n}
+			if fi, err := be.Stat(ctx, h); err == nil && fi.Size > maxKeyFileSize {
+				problems = append(problems, fmt.Sprintf("%s: %d bytes is too large for a key file", h, fi.Size))
+				continue
+			}
 			data, err := backend.ReadAll(ctx, be, h)
 			if err != nil {
 				problems = append(problems, fmt.Sprintf("%s: %v", h, err))
@@ -217,6 +221,8 @@ func (r *Repo) ExportKey() ([]byte, error) {
 	if r.cfg.Encryption == format.EncNone {
 		return nil, fmt.Errorf("%s: repository has no key (encryption none)", r.be.Location())
 	}
+	r.keyMu.Lock()
+	defer r.keyMu.Unlock()
 	return append([]byte(nil), r.keyBytes...), nil
 }
 
@@ -234,6 +240,8 @@ func (r *Repo) ChangePassphrase(ctx context.Context, newPass []byte, kdf crypto.
 	if err != nil {
 		return err
 	}
+	r.keyMu.Lock()
+	defer r.keyMu.Unlock()
 	if r.cfg.Encryption == format.EncRepokey {
 		h := backend.Handle{Type: backend.KeyFile, Name: id.Hash(data).String()}
 		if err := r.be.Save(ctx, h, data); err != nil {

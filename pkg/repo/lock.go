@@ -64,12 +64,18 @@ type LockOptions struct {
 // until Unlock.
 type Lock struct {
 	be        backend.Backend
+	mu        sync.Mutex // guards info, handle, refreshEr, lastOK
 	info      format.Lock
-	mu        sync.Mutex
 	handle    backend.Handle
+	refreshEr error
+	lastOK    time.Time // when the lock file was last written successfully
+
+	refreshMu sync.Mutex // one refresh at a time
 	stop      chan struct{}
 	done      chan struct{}
-	refreshEr error
+	stopOnce  sync.Once
+	lost      chan struct{}
+	lostOnce  sync.Once
 }
 
 // Locks lists the repository's lock files.
@@ -86,7 +92,14 @@ func Locks(ctx context.Context, be backend.Backend, hostname string) ([]LockInfo
 	out := make([]LockInfo, 0, len(names))
 	for _, n := range names {
 		li := LockInfo{Name: n}
-		data, err := backend.ReadAll(ctx, be, backend.Handle{Type: backend.LockFile, Name: n})
+		h := backend.Handle{Type: backend.LockFile, Name: n}
+		var data []byte
+		fi, err := be.Stat(ctx, h)
+		if err == nil && fi.Size > format.MaxLockSize {
+			err = fmt.Errorf("lock file of %d bytes is too large", fi.Size)
+		} else if err == nil {
+			data, err = backend.ReadAll(ctx, be, h)
+		}
 		if errors.Is(err, backend.ErrNotExist) {
 			continue // removed meanwhile
 		}
@@ -144,7 +157,7 @@ func AcquireLock(ctx context.Context, be backend.Backend, exclusive bool, o Lock
 	host := hostnameOr(o.Hostname)
 	nonce := make([]byte, 16)
 	_, _ = rand.Read(nonce)
-	l := &Lock{be: be, info: format.Lock{Hostname: host, Username: o.Username, PID: os.Getpid(), Exclusive: exclusive, Nonce: hex.EncodeToString(nonce)}}
+	l := &Lock{be: be, info: format.Lock{Hostname: host, Username: o.Username, PID: os.Getpid(), Exclusive: exclusive, Nonce: hex.EncodeToString(nonce)}, lost: make(chan struct{})}
 	deadline := time.Now().Add(o.Wait)
 	for attempt := 0; ; attempt++ {
 		conflict, err := l.conflicts(ctx, host, o.Logger)
@@ -215,8 +228,10 @@ func (l *Lock) conflicts(ctx context.Context, host string, log *slog.Logger) (*L
 }
 
 func (l *Lock) write(ctx context.Context) error {
+	l.mu.Lock()
 	l.info.Time = time.Now().UTC()
 	data, err := format.EncodeLock(&l.info)
+	l.mu.Unlock()
 	if err != nil {
 		return err
 	}
@@ -226,6 +241,7 @@ func (l *Lock) write(ctx context.Context) error {
 	}
 	l.mu.Lock()
 	l.handle = h
+	l.lastOK = time.Now()
 	l.mu.Unlock()
 	return nil
 }
@@ -255,24 +271,48 @@ func (l *Lock) refreshLoop() {
 		case <-l.stop:
 			return
 		case <-t.C:
-			if err := l.Refresh(context.Background()); err != nil {
-				l.mu.Lock()
-				l.refreshEr = err
-				l.mu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), LockRefreshInterval)
+			err := l.Refresh(ctx)
+			cancel()
+			l.mu.Lock()
+			l.refreshEr = err
+			expired := time.Since(l.lastOK) > LockStaleAfter-LockRefreshInterval
+			l.mu.Unlock()
+			// Others may treat a lock not refreshed for LockStaleAfter as
+			// abandoned: past that point this holder must stop.
+			if errors.Is(err, ErrLocked) || (err != nil && expired) {
+				l.lostOnce.Do(func() { close(l.lost) })
+				return
 			}
 		}
 	}
 }
 
-// Refresh rewrites the lock file with the current time.
+// Lost is closed when the lock can no longer be relied on: another process
+// removed it as stale, or it could not be refreshed for so long that
+// others may consider it stale. A holder that sees it must stop writing.
+func (l *Lock) Lost() <-chan struct{} { return l.lost }
+
+// Refresh rewrites the lock file with the current time. If the lock file
+// was removed by another process, it returns an error wrapping ErrLocked:
+// the lock is lost.
 func (l *Lock) Refresh(ctx context.Context) error {
+	l.refreshMu.Lock()
+	defer l.refreshMu.Unlock()
 	l.mu.Lock()
 	old := l.handle
 	l.mu.Unlock()
+	if _, err := l.be.Stat(ctx, old); errors.Is(err, backend.ErrNotExist) {
+		return fmt.Errorf("%s: %w: lock %s was removed by another process", l.be.Location(), ErrLocked, old.Name)
+	}
 	if err := l.write(ctx); err != nil {
 		return err
 	}
-	if err := l.be.Remove(ctx, old); err != nil && !errors.Is(err, backend.ErrNotExist) {
+	if err := l.be.Remove(ctx, old); err != nil {
+		if errors.Is(err, backend.ErrNotExist) {
+			_ = l.remove(ctx)
+			return fmt.Errorf("%s: %w: lock %s was removed by another process", l.be.Location(), ErrLocked, old.Name)
+		}
 		return err
 	}
 	return nil
@@ -288,13 +328,11 @@ func (l *Lock) Err() error {
 // Unlock stops refreshing and removes the lock file. It is idempotent.
 func (l *Lock) Unlock(ctx context.Context) error {
 	if l.stop != nil {
-		select {
-		case <-l.stop:
-		default:
-			close(l.stop)
-			<-l.done
-		}
+		l.stopOnce.Do(func() { close(l.stop) })
+		<-l.done
 	}
+	l.refreshMu.Lock()
+	defer l.refreshMu.Unlock()
 	err := l.remove(ctx)
 	l.mu.Lock()
 	l.handle = backend.Handle{}

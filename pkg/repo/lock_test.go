@@ -94,3 +94,26 @@ func TestStaleLocks(t *testing.T) {
 		t.Fatalf("after break-lock: %v", err)
 	}
 }
+
+// TestLostLockStopsWrites: after the lock is lost, the repository refuses
+// to flush or write an archive record.
+func TestLostLockStopsWrites(t *testing.T) {
+	ctx := context.Background()
+	r, _, _ := newLocalRepo(t, nil)
+	l, err := AcquireLock(ctx, r.Backend(), false, LockOptions{Hostname: "here"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock(ctx)
+	r.UseLock(l)
+	if _, err := r.SaveArchive(ctx, []byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+	l.lostOnce.Do(func() { close(l.lost) }) // as the refresh loop does
+	if _, err := r.SaveArchive(ctx, []byte("after")); !errors.Is(err, ErrLocked) {
+		t.Fatalf("archive written without a lock: %v", err)
+	}
+	if err := r.Flush(ctx); !errors.Is(err, ErrLocked) {
+		t.Fatalf("flush without a lock: %v", err)
+	}
+}

@@ -20,17 +20,23 @@ const maxBlobsPerIndexFile = 50000
 type RebuildResult struct {
 	Packs   int             // packs whose trailers were read and indexed
 	Blobs   int             // blobs listed in those packs
-	Damaged map[id.ID]error // packs whose trailers could not be read; not indexed
-	Written []id.ID         // new index files
-	Removed []id.ID         // old index files deleted
+	Damaged map[id.ID]error // packs whose trailers could not be read
+	// Carried lists packs whose trailer could not be read (or that the
+	// listing missed but that exist) and whose entries were taken over
+	// from the old index files, so no index knowledge is thrown away.
+	Carried []id.ID
+	Written []id.ID // new index files
+	Removed []id.ID // old index files deleted
 }
 
 // RebuildIndex replaces all index files by new ones built from the trailers
 // of every pack in the repository, then rebuilds the cache from them. It
 // is how a repository whose index files are lost or damaged is recovered.
 // The caller must hold an exclusive lock. New files are written before old
-// ones are deleted, and each new file lists the old ones as superseded, so
-// a crash part-way leaves a usable repository.
+// ones are deleted, and only the last new file lists the old ones as
+// superseded, so a crash part-way leaves a usable repository. Entries of
+// readable old index files for packs whose trailer is damaged, or that
+// exist but were not listed, are carried over rather than dropped.
 func (r *Repo) RebuildIndex(ctx context.Context) (*RebuildResult, error) {
 	if err := r.Flush(ctx); err != nil {
 		return nil, err
@@ -74,36 +80,38 @@ func (r *Repo) RebuildIndex(ctx context.Context) (*RebuildResult, error) {
 	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("rebuild index: %w", err)
 	}
+	carried, err := r.carryOver(ctx, old, packs, all, res)
+	if err != nil {
+		return nil, err
+	}
+	all = append(all, carried...)
 	supersedes := old.Sorted()
+	// Cut the packs into files; only the last file written supersedes the
+	// old ones, so until it exists the old files stay in force.
+	var batches [][]format.IndexPack
 	var batch []format.IndexPack
 	nblobs := 0
-	flush := func() error {
-		if len(batch) == 0 && len(res.Written) > 0 {
-			return nil
-		}
-		fileID, err := r.saveIndexFile(ctx, &format.Index{Supersedes: supersedes, Packs: batch})
-		if err != nil {
-			return fmt.Errorf("rebuild index: write index file: %w", err)
-		}
-		res.Written = append(res.Written, fileID)
-		batch, nblobs = nil, 0
-		return nil
-	}
 	for _, p := range all {
 		if nblobs > 0 && nblobs+len(p.Blobs) > maxBlobsPerIndexFile {
-			if err := flush(); err != nil {
-				return nil, err
-			}
+			batches = append(batches, batch)
+			batch, nblobs = nil, 0
 		}
 		batch = append(batch, p)
 		nblobs += len(p.Blobs)
 		res.Packs++
 		res.Blobs += len(p.Blobs)
 	}
-	if len(batch) > 0 || len(res.Written) == 0 {
-		if err := flush(); err != nil {
-			return nil, err
+	batches = append(batches, batch)
+	for i, b := range batches {
+		ix := &format.Index{Packs: b}
+		if i == len(batches)-1 {
+			ix.Supersedes = supersedes
 		}
+		fileID, err := r.saveIndexFile(ctx, ix)
+		if err != nil {
+			return nil, fmt.Errorf("rebuild index: write index file: %w", err)
+		}
+		res.Written = append(res.Written, fileID)
 	}
 	written := id.NewSet(res.Written...)
 	for _, f := range supersedes {
@@ -120,4 +128,49 @@ func (r *Repo) RebuildIndex(ctx context.Context) (*RebuildResult, error) {
 		return res, err
 	}
 	return res, r.syncIndex(ctx)
+}
+
+// carryOver returns the old index entries of packs that the rebuild could
+// not read from their trailers: damaged trailers, and packs the listing
+// did not show but that exist. Unreadable old index files are skipped.
+func (r *Repo) carryOver(ctx context.Context, old, listed id.Set, rebuilt []format.IndexPack, res *RebuildResult) ([]format.IndexPack, error) {
+	done := id.NewSet()
+	for _, p := range rebuilt {
+		done.Insert(p.ID)
+	}
+	var out []format.IndexPack
+	for _, f := range old.Sorted() {
+		ix, err := r.LoadIndexFile(ctx, f)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			continue
+		}
+		for _, p := range ix.Packs {
+			if done.Has(p.ID) {
+				continue
+			}
+			derr, damaged := res.Damaged[p.ID]
+			if damaged && errors.Is(derr, backend.ErrNotExist) {
+				continue // listed, then gone
+			}
+			if !damaged {
+				if listed.Has(p.ID) {
+					continue // listed, but not rebuilt: cannot happen
+				}
+				_, err := r.be.Stat(ctx, backend.Handle{Type: backend.PackFile, Name: p.ID.String()})
+				if errors.Is(err, backend.ErrNotExist) {
+					continue // the pack is really gone
+				}
+				if err != nil {
+					return nil, fmt.Errorf("rebuild index: stat pack %s: %w", p.ID.Short(), err)
+				}
+			}
+			done.Insert(p.ID)
+			out = append(out, p)
+			res.Carried = append(res.Carried, p.ID)
+		}
+	}
+	return out, nil
 }

@@ -40,6 +40,7 @@ type Repo struct {
 	cfg  Config
 	key  *crypto.Key
 
+	keyMu     sync.Mutex     // guards the three key fields below
 	keyHandle backend.Handle // repokey: the key file that opened the repo
 	keyPath   string         // keyfile: the key file that opened the repo
 	keyBytes  []byte         // that key file's bytes, for export
@@ -53,6 +54,34 @@ type Repo struct {
 	w writer
 
 	closeOnce sync.Once
+
+	lockMu sync.Mutex
+	lock   *Lock // the lock writes depend on, if any (UseLock)
+}
+
+// UseLock ties the repository's writes to a held lock: once the lock is
+// lost (see Lock.Lost), Flush and SaveArchive fail with an error wrapping
+// ErrLocked instead of writing on without it.
+func (r *Repo) UseLock(l *Lock) {
+	r.lockMu.Lock()
+	r.lock = l
+	r.lockMu.Unlock()
+}
+
+// checkLock returns an error if the lock given to UseLock was lost.
+func (r *Repo) checkLock() error {
+	r.lockMu.Lock()
+	l := r.lock
+	r.lockMu.Unlock()
+	if l == nil || l.lost == nil {
+		return nil
+	}
+	select {
+	case <-l.lost:
+		return fmt.Errorf("%s: %w: this process's lock was lost (removed as stale or not refreshed); nothing more is written", r.be.Location(), ErrLocked)
+	default:
+		return nil
+	}
 }
 
 // Backend returns the storage the repository lives on.
@@ -350,6 +379,10 @@ func (r *Repo) openCache() error {
 		c, err = index.Open(filepath.Join(tmp, "index.db"), r.cfg.ID)
 	}
 	if err != nil {
+		if r.cacheTempDir != "" {
+			_ = os.RemoveAll(r.cacheTempDir)
+			r.cacheTempDir = ""
+		}
 		return fmt.Errorf("open cache: %w", err)
 	}
 	r.cache = c
@@ -360,6 +393,8 @@ func (r *Repo) openCache() error {
 // a path relative to the repository ("keys/<id>") for repokey, a file path
 // for keyfile, and "" for encryption none.
 func (r *Repo) KeyLocation() string {
+	r.keyMu.Lock()
+	defer r.keyMu.Unlock()
 	if r.keyPath != "" {
 		return r.keyPath
 	}

@@ -341,6 +341,10 @@ func TestLoadDetectsDamage(t *testing.T) {
 	if _, _, err := r2.PackBlobs(ctx, loc.Pack); !errors.Is(err, ErrDamaged) {
 		t.Fatalf("truncated pack trailer: %v", err)
 	}
+	os.WriteFile(packPath, orig[:loc.Offset+loc.Length/2], 0o600)
+	if _, err := r2.LoadBlob(ctx, bid, nil); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("pack truncated inside the blob: %v", err)
+	}
 	os.Remove(packPath)
 	if _, err := r2.LoadBlob(ctx, bid, nil); !errors.Is(err, ErrDamaged) {
 		t.Fatalf("missing pack: %v", err)

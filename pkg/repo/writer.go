@@ -19,14 +19,15 @@ import (
 // queue, and the blobs that are stored but not yet named by an index file.
 type writer struct {
 	mu          sync.Mutex
-	cond        *sync.Cond // signalled when inflight drops
+	cond        *sync.Cond // signalled when a pack finishes
 	compression compress.Spec
 	pending     id.Set                   // accepted blobs not yet in a written index file
 	uploaded    map[id.ID]index.Location // blobs in uploaded packs not yet in a written index file
 	unindexed   []format.IndexPack       // uploaded packs waiting for an index file
 	lastIndex   time.Time
-	inflight    int   // packs handed to uploaders and not yet finished
-	err         error // sticky: once a pack is lost, every later Flush fails
+	seq         uint64              // sequence number of the last pack taken from the packer
+	inflight    map[uint64]struct{} // packs taken and not yet uploaded and indexed (or failed)
+	err         error               // sticky: once a pack is lost, every later Flush fails
 
 	// gate is held shared by each SaveBlob from the moment it accepts a
 	// blob (marks it pending) until the blob is in a pack, and exclusively
@@ -38,6 +39,8 @@ type writer struct {
 	packs  [3]*packBuf
 
 	startOnce sync.Once
+	lifeMu    sync.Mutex // orders starting the uploaders against stop
+	stopped   bool
 	queue     chan *packBuf
 	wg        sync.WaitGroup
 	indexMu   sync.Mutex // one index file writer at a time
@@ -47,7 +50,15 @@ type writer struct {
 type packBuf struct {
 	buf   []byte
 	blobs []format.Blob
+	seq   uint64
 }
+
+// maxBlobSize bounds one blob; offsets in packs are uint32.
+const maxBlobSize = 1 << 30
+
+// maxPackBlobs keeps every sealed trailer within format.MaxTrailerLength
+// (48 bytes is the largest encoding of one trailer entry).
+const maxPackBlobs = (format.MaxTrailerLength - 64) / 48
 
 var packPool sync.Pool // *packBuf with a large buffer
 
@@ -55,6 +66,7 @@ func (w *writer) init(c compress.Spec) {
 	w.compression = c
 	w.pending = id.NewSet()
 	w.uploaded = make(map[id.ID]index.Location)
+	w.inflight = make(map[uint64]struct{})
 	w.cond = sync.NewCond(&w.mu)
 	w.lastIndex = time.Now()
 }
@@ -68,6 +80,9 @@ func (w *writer) stickyErr() error {
 // stop waits for the uploaders to exit; the repo context is already
 // canceled.
 func (w *writer) stop() {
+	w.lifeMu.Lock()
+	w.stopped = true
+	w.lifeMu.Unlock()
 	w.wg.Wait()
 	w.mu.Lock()
 	w.cond.Broadcast() // wake waitUploads goroutines; they see the canceled context
@@ -101,8 +116,8 @@ func (r *Repo) saveBlob(ctx context.Context, t id.BlobType, bid id.ID, data []by
 	if err := r.ctx.Err(); err != nil {
 		return false, ErrClosed
 	}
-	if uint64(len(data)) > uint64(r.cfg.PackSize) || len(data) > 1<<31 {
-		return false, fmt.Errorf("save blob: %d bytes is larger than the pack size %d", len(data), r.cfg.PackSize)
+	if len(data) > maxBlobSize {
+		return false, fmt.Errorf("save blob: %d bytes is larger than the limit of %d", len(data), maxBlobSize)
 	}
 	// Fast path: already in the cache (named by a durable index file).
 	if ok, err := r.cache.Has(bid); err != nil {
@@ -168,13 +183,13 @@ func (r *Repo) addToPack(ctx context.Context, t id.BlobType, bid id.ID, sealed [
 	p.blobs = append(p.blobs, format.Blob{Type: t, ID: bid, Offset: uint32(len(p.buf)), Length: uint32(len(sealed)), RawLength: rawLen})
 	p.buf = append(p.buf, sealed...)
 	var full *packBuf
-	if len(p.buf) >= int(r.cfg.PackSize) {
+	if len(p.buf) >= int(r.cfg.PackSize) || len(p.blobs) >= maxPackBlobs {
 		full, w.packs[t] = p, nil
-		w.addInflight(1)
+		w.take(full)
 	}
 	w.packMu[t].Unlock()
 	if full != nil {
-		return r.sendPack(ctx, full)
+		return r.sendPack(full)
 	}
 	return nil
 }
@@ -188,19 +203,23 @@ func newPackBuf(size int) *packBuf {
 	return &packBuf{buf: make([]byte, 0, size+size/8)}
 }
 
-// addInflight counts packs taken out of the packer. It must be called at
-// the moment a pack leaves w.packs, so a concurrent Flush never sees a
-// taken pack as neither open nor in flight.
-func (w *writer) addInflight(n int) {
+// take numbers a pack leaving the packer and counts it as in flight. It
+// must be called at the moment the pack leaves w.packs, so a concurrent
+// Flush never sees a taken pack as neither open nor in flight.
+func (w *writer) take(p *packBuf) {
 	w.mu.Lock()
-	w.inflight += n
+	w.seq++
+	p.seq = w.seq
+	w.inflight[p.seq] = struct{}{}
 	w.mu.Unlock()
 }
 
 // sendPack seals the pack's trailer and queues it for upload; the pack was
-// already counted with addInflight. If the pack cannot be queued, its
-// blobs are lost, so the writer's error becomes sticky.
-func (r *Repo) sendPack(ctx context.Context, p *packBuf) error {
+// already taken. The pack belongs to the repository, not to the caller
+// whose blob filled it, so only closing the repository stops the queueing:
+// if that happens the pack's blobs are lost and the writer's error becomes
+// sticky.
+func (r *Repo) sendPack(p *packBuf) error {
 	trailer := format.EncodeTrailer(p.blobs)
 	n := len(p.buf)
 	p.buf = r.key.Seal(p.buf, trailer, adTrailer)
@@ -211,23 +230,20 @@ func (r *Repo) sendPack(ctx context.Context, p *packBuf) error {
 	select {
 	case w.queue <- p:
 		return nil
-	case <-ctx.Done():
-		err := fmt.Errorf("pack of %d blobs not stored: %w", len(p.blobs), ctx.Err())
-		r.packDone(err)
-		return err
 	case <-r.ctx.Done():
-		r.packDone(ErrClosed)
+		r.packDone(p, ErrClosed)
 		return ErrClosed
 	}
 }
 
-func (r *Repo) packDone(err error) {
+// packDone ends a pack's flight; a non-nil err becomes the sticky error.
+func (r *Repo) packDone(p *packBuf, err error) {
 	w := &r.w
 	w.mu.Lock()
 	if err != nil && w.err == nil {
 		w.err = err
 	}
-	w.inflight--
+	delete(w.inflight, p.seq)
 	w.cond.Broadcast()
 	w.mu.Unlock()
 }
@@ -235,6 +251,11 @@ func (r *Repo) packDone(err error) {
 func (r *Repo) startUploaders() {
 	w := &r.w
 	w.queue = make(chan *packBuf)
+	w.lifeMu.Lock()
+	defer w.lifeMu.Unlock()
+	if w.stopped {
+		return // sendPack then waits for r.ctx, which Close canceled
+	}
 	for i := 0; i < r.opts.Uploaders; i++ {
 		w.wg.Add(1)
 		go func() {
@@ -242,7 +263,7 @@ func (r *Repo) startUploaders() {
 			for {
 				select {
 				case p := <-w.queue:
-					r.packDone(r.uploadPack(p))
+					r.packDone(p, r.uploadPack(p))
 				case <-r.ctx.Done():
 					return
 				}
@@ -340,6 +361,9 @@ func entriesOf(packs []format.IndexPack) map[id.ID][]index.Entry {
 // lost (an upload failed or was canceled), Flush returns that error, now
 // and every later time: reopen the repository and save again.
 func (r *Repo) Flush(ctx context.Context) error {
+	if err := r.checkLock(); err != nil {
+		return err
+	}
 	w := &r.w
 	// Wait for saves that have accepted a blob to put it in a pack, then
 	// take the open packs.
@@ -353,17 +377,22 @@ func (r *Repo) Flush(ctx context.Context) error {
 		w.packs[t] = nil
 		w.packMu[t].Unlock()
 	}
-	w.addInflight(len(open))
+	for _, p := range open {
+		w.take(p)
+	}
+	w.mu.Lock()
+	upTo := w.seq // every pack taken so far, by us or by full packers
+	w.mu.Unlock()
 	w.gate.Unlock()
 	for i, p := range open {
-		if err := r.sendPack(ctx, p); err != nil {
-			for range open[i+1:] {
-				r.packDone(err)
+		if err := r.sendPack(p); err != nil {
+			for _, q := range open[i+1:] {
+				r.packDone(q, err)
 			}
 			return err
 		}
 	}
-	if err := r.waitUploads(ctx); err != nil {
+	if err := r.waitUploads(ctx, upTo); err != nil {
 		return err
 	}
 	if err := w.stickyErr(); err != nil {
@@ -372,13 +401,23 @@ func (r *Repo) Flush(ctx context.Context) error {
 	return r.writeIndex(ctx)
 }
 
-// waitUploads waits until no pack is in flight, or ctx ends.
-func (r *Repo) waitUploads(ctx context.Context) error {
+// waitUploads waits until no pack numbered upTo or lower is in flight, or
+// ctx ends. Packs taken later (by other goroutines still saving) do not
+// delay it, so Flush cannot be starved.
+func (r *Repo) waitUploads(ctx context.Context, upTo uint64) error {
 	w := &r.w
 	done := make(chan struct{})
+	busy := func() bool {
+		for s := range w.inflight {
+			if s <= upTo {
+				return true
+			}
+		}
+		return false
+	}
 	go func() {
 		w.mu.Lock()
-		for w.inflight > 0 && r.ctx.Err() == nil {
+		for busy() && r.ctx.Err() == nil {
 			w.cond.Wait()
 		}
 		w.mu.Unlock()
@@ -386,7 +425,10 @@ func (r *Repo) waitUploads(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		return r.ctx.Err()
+		if r.ctx.Err() != nil {
+			return ErrClosed
+		}
+		return nil
 	case <-ctx.Done():
 		w.mu.Lock()
 		w.cond.Broadcast()
