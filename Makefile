@@ -1,7 +1,7 @@
 # gobak build and test entry points. `make test` is what CI runs.
 GO        ?= go
 BIN       := bin/gobak
-ENGINE    := ./pkg/id/... ./pkg/chunker/... ./pkg/compress/... ./pkg/crypto/... ./pkg/backend/... ./pkg/index/... ./pkg/repo/...
+ENGINE    := ./pkg/...
 FUZZTIME  ?= 5s
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 

@@ -43,12 +43,25 @@ GOBAK_PASSPHRASE=wrong "$bin" info "$repo"
 echo "(exit code $?)"
 set -e
 
-# ---------------------------------------------------------------------
-# TODO(issue 3): create / list / extract go here, e.g.
-#   run "back up /etc" "$bin" create "$repo::etc-{now}" /etc
-#   run "list archives" "$bin" list "$repo"
-#   run "restore" "$bin" extract "$repo::etc-..." --destination "$work/restore"
-# ---------------------------------------------------------------------
+# Back up a small sample tree (made here, so the example is the same on
+# every machine), list it, back it up again unchanged, and restore it.
+src="$work/sample"
+mkdir -p "$src/etc/app" "$src/home/deploy"
+printf 'listen 8080\n' > "$src/etc/app/config.yml"
+head -c 300000 /dev/urandom > "$src/home/deploy/data.bin"
+ln -s ../../etc/app/config.yml "$src/home/deploy/config-link"
+run "back up the sample tree" "$bin" create --stats "$repo::sample-{now:%Y-%m-%d_%H:%M:%S}" "$src"
+run "list the archives" "$bin" list "$repo"
+archive=$("$bin" list --format '{archive}{NL}' "$repo" | head -1)
+run "list the files of $archive" "$bin" list "$repo::$archive"
+run "back up again: unchanged files are not read" "$bin" create --stats "$repo::again-{now:%Y-%m-%d_%H:%M:%S}" "$src"
+mkdir "$work/restore"
+run "restore it into $work/restore" "$bin" extract --destination "$work/restore" "$repo::$archive"
+step "compare" "diff -r --no-dereference $src $work/restore${src}"
+diff -r --no-dereference "$src" "$work/restore$src"
+echo "restored tree is identical"
+run "what changed between the two archives (nothing)" "$bin" diff "$repo::$archive" "$("$bin" list --format '{archive}{NL}' "$repo" | tail -1)"
+run "repository statistics" "$bin" info "$repo"
 
-printf '\nDone: created a repository, showed it, exported its key and broke its locks\n'
+printf '\nDone: created a repository, backed up, listed, restored and compared a tree, exported the key\n'
 printf 'in %s, which is now removed.\n' "$work"

@@ -109,6 +109,8 @@ Exit codes: 0 success, 1 warning, 2 error, 128+N killed by signal N.`,
 
 	root.AddCommand(
 		a.newInitCmd(),
+		a.newCreateCmd(),
+		a.newExtractCmd(), a.newListCmd(), a.newDiffCmd(),
 		a.newInfoCmd(),
 		a.newKeyCmd(),
 		a.newBreakLockCmd(),
@@ -187,6 +189,11 @@ func (a *app) main(ctx context.Context, args []string) int {
 	if errors.As(context.Cause(ctx), &se) {
 		fmt.Fprintf(a.stderr, "gobak: %s\n", oneLine(se.Error()))
 		return exitSignal + int(se.sig)
+	}
+	var we *warningExit
+	if errors.As(err, &we) {
+		fmt.Fprintf(a.stderr, "gobak: warning: %s\n", oneLine(we.msg))
+		return exitWarning
 	}
 	var re *runtimeError
 	if !errors.As(err, &re) {

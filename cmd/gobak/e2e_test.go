@@ -249,7 +249,7 @@ func TestLocations(t *testing.T) {
 	if r := c.ok(env, "info"); !strings.Contains(r.stdout, repo) {
 		t.Errorf("GOBAK_REPO: info output lacks %s:\n%s", repo, r)
 	}
-	c.fails(env, []string{"archive", "--help"}, "info", "::archive")
+	c.fails(env, []string{"archive \"archive\" not found", "gobak list"}, "info", "::archive")
 	c.fails(withPass, []string{"no repository given", "GOBAK_REPO"}, "info")
 }
 

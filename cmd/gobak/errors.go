@@ -19,6 +19,12 @@ const (
 	exitSignal = 128
 )
 
+// warningExit ends a command that did its job but must report something
+// left undone (borg's "warning"): main prints the message and exits 1.
+type warningExit struct{ msg string }
+
+func (e *warningExit) Error() string { return e.msg }
+
 // usageError is a mistake on the command line. It is reported with a hint
 // to read the command's help.
 type usageError struct{ err error }

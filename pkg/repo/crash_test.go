@@ -149,10 +149,25 @@ func TestCrashKill(t *testing.T) {
 	if kills < 20 || len(durable) == 0 {
 		t.Fatalf("kills %d, durable blobs %d", kills, len(durable))
 	}
-	// Every indexed blob loads, and a rebuild from trailers loses nothing.
+	// Packs the killed writers uploaded but never indexed are recovered
+	// by IndexOrphanPacks, and then nothing is left to recover.
 	r = reopen(t, dir, o)
+	before, _ := r.Stats(ctx)
+	orphans, err := r.IndexOrphanPacks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := r.Stats(ctx)
+	if after.Packs != before.Packs+orphans {
+		t.Fatalf("IndexOrphanPacks: %d packs indexed, stats went from %d to %d packs", orphans, before.Packs, after.Packs)
+	}
+	if again, err := r.IndexOrphanPacks(ctx); err != nil || again != 0 {
+		t.Fatalf("second IndexOrphanPacks: %d %v", again, err)
+	}
+	t.Logf("%d orphan packs recovered", orphans)
+	// Every indexed blob loads, and a rebuild from trailers loses nothing.
 	n := 0
-	err := r.cache.ForEachBlob(func(e index.Entry) error {
+	err = r.cache.ForEachBlob(func(e index.Entry) error {
 		n++
 		_, err := r.LoadBlob(ctx, e.ID, nil)
 		return err

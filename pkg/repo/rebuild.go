@@ -174,3 +174,63 @@ func (r *Repo) carryOver(ctx context.Context, old, listed id.Set, rebuilt []form
 	}
 	return out, nil
 }
+
+// IndexOrphanPacks finds packs that no index file names (left by a writer
+// that was killed between uploading them and writing its index file),
+// reads their trailers and writes an index file for them, so their blobs
+// are reused instead of uploaded again. Packs whose trailer cannot be read
+// are left alone (check reports them; compaction removes them). It returns
+// how many packs it indexed. It is safe under a shared lock: indexing a
+// pack another writer is about to index as well only duplicates entries,
+// which is harmless.
+func (r *Repo) IndexOrphanPacks(ctx context.Context) (int, error) {
+	packs, err := r.listIDs(ctx, backend.PackFile)
+	if err != nil {
+		return 0, err
+	}
+	r.w.mu.Lock()
+	inSession := id.NewSet()
+	for _, l := range r.w.uploaded {
+		inSession.Insert(l.Pack)
+	}
+	r.w.mu.Unlock()
+	var found []format.IndexPack
+	for _, p := range packs.Sorted() {
+		if inSession.Has(p) {
+			continue
+		}
+		known, err := r.cache.HasPack(p)
+		if err != nil {
+			return 0, err
+		}
+		if known {
+			continue
+		}
+		entries, _, err := r.PackBlobs(ctx, p)
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			r.opts.Logger.Warn("pack is in no index file and its trailer cannot be read; leaving it for check and compact", "pack", p.String(), "err", err)
+			continue
+		}
+		ip := format.IndexPack{ID: p, Blobs: make([]format.Blob, len(entries))}
+		for i, e := range entries {
+			ip.Blobs[i] = format.Blob{Type: e.Type, ID: e.ID, Offset: e.Offset, Length: e.Length, RawLength: e.RawLength}
+		}
+		found = append(found, ip)
+	}
+	if len(found) == 0 {
+		return 0, nil
+	}
+	r.w.indexMu.Lock()
+	defer r.w.indexMu.Unlock()
+	fileID, err := r.saveIndexFile(ctx, &format.Index{Packs: found})
+	if err != nil {
+		return 0, fmt.Errorf("index orphan packs: %w", err)
+	}
+	if err := r.cache.AddIndexFile(fileID, entriesOf(found)); err != nil {
+		return 0, err
+	}
+	return len(found), nil
+}

@@ -1,0 +1,317 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gobak/gobak/pkg/chunker"
+	"github.com/gobak/gobak/pkg/fsmeta"
+	"github.com/gobak/gobak/pkg/id"
+)
+
+// fileJob is a regular file (or standard input) to read. Its chunks are
+// saved by several savers at once; refs counts the outstanding chunks plus
+// one for the reader, and whoever drops it to zero finishes the file.
+type fileJob struct {
+	res     *nodeFuture
+	fsPath  string // for opening and messages
+	name    []byte
+	stdin   io.Reader // read this instead of fsPath
+	status  Status    // A, M or i
+	stdNode Node      // the node of standard input
+
+	refs atomic.Int64
+
+	mu      sync.Mutex
+	ext     []Extent
+	node    Node  // from fstat
+	failed  error // the file is left out
+	changed bool  // it changed while being read
+}
+
+// chunkJob is one chunk for a saver to store in slot idx of job.ext.
+type chunkJob struct {
+	job  *fileJob
+	idx  int
+	data []byte
+}
+
+// submitFile queues a file for the readers and returns its future.
+func (c *creator) submitFile(j *fileJob) *nodeFuture {
+	j.res = &nodeFuture{done: make(chan struct{})}
+	j.refs.Store(1)
+	select {
+	case c.files <- j:
+	case <-c.ctx.Done():
+	}
+	return j.res
+}
+
+// reader reads queued files.
+func (c *creator) reader() {
+	chk := chunker.New(nil, c.o.Polynomial, c.o.Chunker)
+	for j := range c.files {
+		if c.ctx.Err() != nil {
+			continue
+		}
+		if j.stdin != nil {
+			c.readStdin(j, chk)
+		} else {
+			c.readFile(j, chk)
+		}
+		c.release(j)
+	}
+}
+
+// saver stores chunks.
+func (c *creator) saver() {
+	for cj := range c.chunks {
+		if c.ctx.Err() == nil {
+			b, isNew, err := c.cs.SaveBlob(c.ctx, id.DataBlob, cj.data)
+			if err != nil {
+				c.fail(fmt.Errorf("save chunk of %s: %w", cj.job.fsPath, err))
+			} else {
+				c.acct.chunk(b, isNew, len(cj.data))
+				cj.job.mu.Lock()
+				cj.job.ext[cj.idx].ID = append([]byte(nil), b[:]...)
+				cj.job.mu.Unlock()
+			}
+		}
+		c.putBuf(cj.data)
+		c.release(cj.job)
+	}
+}
+
+// release drops one reference to j and finishes it after the last.
+func (c *creator) release(j *fileJob) {
+	if j.refs.Add(-1) == 0 && c.ctx.Err() == nil {
+		c.finish(j)
+	}
+}
+
+// openNoFollow opens a regular file for reading without following a
+// symlink, without blocking on a FIFO swapped in, and without updating its
+// access time where the caller may ask for that.
+func openNoFollow(path string) (*os.File, error) {
+	flags := unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC
+	fd, err := openRetry(path, flags|unix.O_NOATIME)
+	if err == unix.EPERM { // O_NOATIME needs ownership (or CAP_FOWNER)
+		fd, err = openRetry(path, flags)
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// openRetry is open(2), retried on EINTR.
+func openRetry(path string, flags int) (int, error) {
+	for {
+		fd, err := unix.Open(path, flags, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+// readFile reads a regular file from disk: its metadata from the open
+// descriptor, then its data regions (holes are recorded, not read).
+func (c *creator) readFile(j *fileJob, chk *chunker.Chunker) {
+	c.setCurrent(j.fsPath)
+	if c.hooks.beforeOpen != nil {
+		c.hooks.beforeOpen(j.fsPath)
+	}
+	open := openNoFollow
+	if c.hooks.open != nil {
+		open = c.hooks.open
+	}
+	f, err := open(j.fsPath)
+	if err != nil {
+		j.failed = err
+		return
+	}
+	defer f.Close()
+	m, err := fsmeta.Fstat(f, c.ropts)
+	if err != nil {
+		j.failed = err
+		return
+	}
+	if m.Type != fsmeta.Regular {
+		j.failed = fmt.Errorf("became a %s while being backed up", m.Type)
+		return
+	}
+	j.node = nodeFromMeta(j.name, m)
+	size := m.Size
+	for off := int64(0); off < size; {
+		start, end, err := fsmeta.NextData(f, off, size)
+		if err != nil {
+			j.failed = err
+			return
+		}
+		if start > off {
+			j.mu.Lock()
+			j.ext = append(j.ext, HoleExtent(uint64(start-off)))
+			j.mu.Unlock()
+		}
+		if start >= size {
+			break
+		}
+		n, err := c.chunkStream(j, chk, io.NewSectionReader(f, start, end-start))
+		if err != nil {
+			j.failed = err
+			return
+		}
+		if n < end-start { // the file shrank while being read
+			j.changed = true
+			break
+		}
+		off = end
+	}
+	if after, err := fsmeta.Fstat(f, fsmeta.ReadOptions{NumericIDs: true, NoXattrs: true}); err == nil &&
+		(after.Size != m.Size || after.Mtime != m.Mtime || after.Ctime != m.Ctime) {
+		j.changed = true
+	}
+}
+
+// readStdin reads standard input into one file. A Read of standard input
+// that blocks cannot be interrupted, so it happens on a goroutine of its
+// own: when the run is stopped, readStdin returns at once and that
+// goroutine ends when its Read does.
+func (c *creator) readStdin(j *fileJob, chk *chunker.Chunker) {
+	c.setCurrent(j.fsPath)
+	j.node = j.stdNode
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := io.Copy(pw, j.stdin)
+		pw.CloseWithError(err)
+	}()
+	stop := context.AfterFunc(c.ctx, func() { pr.CloseWithError(context.Cause(c.ctx)) })
+	defer stop()
+	_, err := c.chunkStream(j, chk, pr)
+	pr.Close()
+	if err != nil {
+		j.failed = err
+	}
+}
+
+// countingReader counts what is read through it.
+type countingReader struct {
+	r    io.Reader
+	n    int64
+	acct *accounting
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.n += int64(n)
+	r.acct.read.Add(uint64(n))
+	return n, err
+}
+
+// chunkStream chunks r into j's extents and hands the chunks to the
+// savers. It returns the number of bytes read.
+func (c *creator) chunkStream(j *fileJob, chk *chunker.Chunker, r io.Reader) (int64, error) {
+	cr := &countingReader{r: r, acct: c.acct}
+	chk.Reset(cr)
+	for {
+		buf, ok := c.getBuf()
+		if !ok {
+			return cr.n, c.ctx.Err()
+		}
+		data, err := chk.Next(buf)
+		if err != nil {
+			c.putBuf(buf)
+			if errors.Is(err, io.EOF) {
+				return cr.n, nil
+			}
+			return cr.n, err
+		}
+		j.mu.Lock()
+		idx := len(j.ext)
+		j.ext = append(j.ext, Extent{Size: uint64(len(data))})
+		j.mu.Unlock()
+		j.refs.Add(1)
+		c.chunks <- chunkJob{job: j, idx: idx, data: data} // never blocks: a buffer is a place in the queue
+	}
+}
+
+// finish turns a read file into its node (or leaves it out) and
+// completes its future.
+func (c *creator) finish(j *fileJob) {
+	defer close(j.res.done)
+	if j.failed != nil {
+		c.warn(j.fsPath, j.failed)
+		c.list(StatusError, j.fsPath)
+		return
+	}
+	n := j.node
+	n.Size = 0
+	for _, e := range j.ext {
+		n.Size += e.Size
+	}
+	if len(j.ext) > c.perList {
+		for i := 0; i < len(j.ext); i += c.perList {
+			data, err := EncodeExtentList(j.ext[i:min(i+c.perList, len(j.ext))])
+			if err != nil {
+				c.fail(fmt.Errorf("%s: encode extent list: %w", j.fsPath, err))
+				return
+			}
+			b, err := c.saveTree(data)
+			if err != nil {
+				c.fail(fmt.Errorf("%s: save extent list: %w", j.fsPath, err))
+				return
+			}
+			n.ContentParts = append(n.ContentParts, append([]byte(nil), b[:]...))
+		}
+	} else {
+		n.Content = j.ext
+	}
+	j.ext = nil
+	c.acct.file(n.Size)
+	j.res.node = &n
+	switch {
+	case j.changed:
+		c.list(StatusChanged, j.fsPath)
+	default:
+		c.list(j.status, j.fsPath)
+	}
+}
+
+// nodeFromMeta returns the node of an entry with metadata m.
+func nodeFromMeta(name []byte, m *fsmeta.Meta) Node {
+	n := Node{
+		Name:       name,
+		Type:       NodeType(m.Type),
+		Mode:       m.Mode,
+		UID:        m.UID,
+		GID:        m.GID,
+		Mtime:      m.Mtime,
+		Atime:      m.Atime,
+		Ctime:      m.Ctime,
+		Inode:      m.Inode,
+		Device:     m.Device,
+		Nlink:      m.Nlink,
+		Rdev:       m.Rdev,
+		LinkTarget: m.LinkTarget,
+	}
+	if m.User != "" {
+		n.User = []byte(m.User)
+	}
+	if m.Group != "" {
+		n.Group = []byte(m.Group)
+	}
+	if m.Type == fsmeta.Regular {
+		n.Size = uint64(m.Size)
+	}
+	for _, x := range m.Xattrs {
+		n.Xattrs = append(n.Xattrs, Xattr{Name: []byte(x.Name), Value: x.Value})
+	}
+	return n
+}

@@ -1,0 +1,145 @@
+package archive
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gobak/gobak/pkg/id"
+)
+
+// accounting adds up an archive's Stats while Create runs. Stored sizes
+// are only known once a blob is in an uploaded pack, so references to
+// blobs that the store cannot locate yet (saved by this run, not flushed)
+// are kept by ID and resolved after the flush; that set is bounded by the
+// new data of this run, not by the size of the backup. It is safe for
+// concurrent use.
+type accounting struct {
+	cs ChunkStore
+
+	read    atomic.Uint64 // file content read
+	written atomic.Uint64 // plaintext of chunks stored new
+
+	mu      sync.Mutex
+	st      Stats
+	pending map[id.ID]*pendingRef
+}
+
+// pendingRef counts the references to one blob not yet located.
+type pendingRef struct {
+	refs  uint64 // data references (counted in CompressedSize)
+	isNew bool   // stored by this run (counted once in DeduplicatedSize)
+}
+
+func newAccounting(cs ChunkStore) *accounting {
+	return &accounting{cs: cs, pending: map[id.ID]*pendingRef{}}
+}
+
+// chunk counts one reference to a data blob, stored now or not.
+func (a *accounting) chunk(b id.ID, isNew bool, size int) {
+	if isNew {
+		a.written.Add(uint64(size))
+	}
+	var length uint64
+	located := false
+	if !isNew && a.cs != nil {
+		if loc, ok, err := a.cs.Lookup(b); err == nil && ok {
+			length, located = uint64(loc.Length), true
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.st.NChunks++
+	if isNew {
+		a.st.NNewChunks++
+	}
+	if located {
+		a.st.CompressedSize += length
+		return
+	}
+	p := a.pending[b]
+	if p == nil {
+		p = &pendingRef{}
+		a.pending[b] = p
+	}
+	p.refs++
+	p.isNew = p.isNew || isNew
+}
+
+// reuse counts the data references of a file taken from the parent.
+func (a *accounting) reuse(ex []Extent) {
+	for _, e := range ex {
+		if !e.IsHole() {
+			a.chunk(e.BlobID(), false, int(e.Size))
+		}
+	}
+}
+
+// tree counts a tree or extent-list blob.
+func (a *accounting) tree(b id.ID, isNew bool) {
+	if !isNew {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.pending[b] == nil {
+		a.pending[b] = &pendingRef{}
+	}
+	a.pending[b].isNew = true
+}
+
+// file counts one regular file of the given size.
+func (a *accounting) file(size uint64) {
+	a.mu.Lock()
+	a.st.NFiles++
+	a.st.OriginalSize += size
+	a.mu.Unlock()
+}
+
+// dir counts one directory.
+func (a *accounting) dir() {
+	a.mu.Lock()
+	a.st.NDirs++
+	a.mu.Unlock()
+}
+
+// resolve looks up the blobs that were not located yet; call it after a
+// Flush.
+func (a *accounting) resolve(cs ChunkStore) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for b, p := range a.pending {
+		loc, ok, err := cs.Lookup(b)
+		if err != nil {
+			return fmt.Errorf("look up blob %s: %w", b.Short(), err)
+		}
+		if !ok {
+			return fmt.Errorf("blob %s was saved but is not in the repository after the flush", b.Short())
+		}
+		a.st.CompressedSize += p.refs * uint64(loc.Length)
+		if p.isNew {
+			a.st.DeduplicatedSize += uint64(loc.Length)
+		}
+	}
+	a.pending = map[id.ID]*pendingRef{}
+	return nil
+}
+
+// stats returns the totals so far.
+func (a *accounting) stats() Stats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := a.st
+	st.ReadBytes = a.read.Load()
+	return st
+}
+
+// progress returns a progress snapshot (without the path).
+func (a *accounting) progress() Progress {
+	a.mu.Lock()
+	p := Progress{Files: a.st.NFiles, OriginalSize: a.st.OriginalSize}
+	a.mu.Unlock()
+	p.ReadBytes = a.read.Load()
+	p.WrittenBytes = a.written.Load()
+	return p
+}
