@@ -255,6 +255,7 @@ func genTree(t *testing.T, rng *rand.Rand, dir string, big bool) {
 		if rng.IntN(3) == 0 {
 			must(unix.Lsetxattr(p, "user.note", content(rng, rng.IntN(100)), 0))
 			must(unix.Lsetxattr(p, "trusted.x", []byte("t"), 0))
+			must(unix.Lsetxattr(p, "security.gobak", content(rng, 1+rng.IntN(40)), 0))
 		}
 		if rng.IntN(4) == 0 {
 			must(unix.Lsetxattr(p, "system.posix_acl_access", aclBlob(uint32(uid+1)), 0))
