@@ -61,33 +61,35 @@ PY
 
 results=$work/results.tsv
 : > "$results"
-measure() { # tool step cmd...
-  local tool=$1 step=$2; shift 2
+measure() { # tool step command-string
+  local tool=$1 step=$2 cmd=$3
   local out=$work/time.$tool.$step
-  /usr/bin/time -f '%e %M' -o "$out" "$@" > "$work/log.$tool.$step" 2>&1 || { echo "$tool $step failed:"; tail -5 "$work/log.$tool.$step"; exit 1; }
-  read -r secs rss < "$out"
+  /usr/bin/time -f '%e %M' -o "$out" bash -c "$cmd" > "$work/log.$tool.$step" 2>&1 || { echo "$tool $step failed:"; tail -5 "$work/log.$tool.$step"; exit 1; }
+  read -r secs rss < <(tail -1 "$out")
   printf '%s\t%s\t%s\t%s\n' "$tool" "$step" "$secs" "$rss" >> "$results"
 }
 
 run_tool() {
   local tool=$1 repo=$work/repo-$1 restore=$work/restore-$1
   rm -rf "$repo" "$restore" "$work/cache-$1"; mkdir -p "$restore"
+  local bk rs
   case $tool in
     gobak)  "$gobak" init --compression lz4 "$repo" >/dev/null
-            bk() { "$gobak" create --compression lz4 "$repo::run$1" "$data"; }
-            rs() { (cd "$restore" && "$gobak" extract "$repo::run3"); } ;;
+            bk="'$gobak' create --compression lz4 '$repo::NAME' '$data'"
+            rs="cd '$restore' && '$gobak' extract '$repo::run3'" ;;
     borg)   borg init -e repokey "$repo" >/dev/null
-            bk() { borg create --compression lz4 "$repo::run$1" "$data"; }
-            rs() { (cd "$restore" && borg extract "$repo::run3"); } ;;
+            bk="borg create --compression lz4 '$repo::NAME' '$data'"
+            rs="cd '$restore' && borg extract '$repo::run3'" ;;
     restic) restic init -r "$repo" >/dev/null
-            bk() { restic -r "$repo" backup --compression auto "$data"; }
-            rs() { restic -r "$repo" restore latest --target "$restore"; } ;;
+            bk="restic -r '$repo' backup --compression auto '$data'"
+            rs="restic -r '$repo' restore latest --target '$restore'" ;;
   esac
-  measure "$tool" first bk 1
-  measure "$tool" unchanged bk 2
+  measure "$tool" first "${bk//NAME/run1}"
+  measure "$tool" unchanged "${bk//NAME/run2}"
   change
-  measure "$tool" changed bk 3
-  measure "$tool" restore rs
+  measure "$tool" changed "${bk//NAME/run3}"
+  sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+  measure "$tool" restore "$rs"
   du -sb "$repo" | cut -f1 > "$work/reposize.$tool"
   # undo the change so the next tool sees the same three states
   rm -rf "$data"; cp -a "$work/data.orig" "$data"

@@ -50,6 +50,7 @@ mkdir -p "$src/etc/app" "$src/home/deploy"
 printf 'listen 8080\n' > "$src/etc/app/config.yml"
 head -c 300000 /dev/urandom > "$src/home/deploy/data.bin"
 ln -s ../../etc/app/config.yml "$src/home/deploy/config-link"
+sleep 1.1 # files changed within a second of a backup are read again by the next one
 run "back up the sample tree" "$bin" create --stats "$repo::sample-{now:%Y-%m-%d_%H:%M:%S}" "$src"
 run "list the archives" "$bin" list "$repo"
 archive=$("$bin" list --format '{archive}{NL}' "$repo" | head -1)

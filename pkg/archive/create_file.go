@@ -155,10 +155,23 @@ func (c *creator) readFile(j *fileJob, chk *chunker.Chunker) {
 			j.failed = err
 			return
 		}
+		shrunk := false
+		if start >= size {
+			// No data up to the end: a trailing hole, or the file was
+			// truncated meanwhile (SEEK_DATA cannot tell). Record only
+			// the hole that is still there.
+			if cur, err := fsmeta.Fstat(f, fsmeta.ReadOptions{NumericIDs: true, NoXattrs: true}); err == nil && cur.Size < size {
+				start, shrunk = max(off, cur.Size), true
+			}
+		}
 		if start > off {
 			j.mu.Lock()
 			j.ext = append(j.ext, HoleExtent(uint64(start-off)))
 			j.mu.Unlock()
+		}
+		if shrunk {
+			j.changed = true
+			break
 		}
 		if start >= size {
 			break

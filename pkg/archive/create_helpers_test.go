@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gobak/gobak/pkg/archive/archivetest"
 	"github.com/gobak/gobak/pkg/chunker"
@@ -30,6 +31,10 @@ func baseOptions(name string, paths ...string) CreateOptions {
 		Compression: "none",
 		Hostname:    "testhost",
 		Username:    "tester",
+		// Test files are written just before each backup; a start time 2 s
+		// later keeps them outside racyWindow, as files of a real nightly
+		// backup are, so parent reuse can be tested.
+		Time: time.Now().Add(2 * time.Second),
 	}
 }
 

@@ -66,13 +66,27 @@ func (a *accounting) chunk(b id.ID, isNew bool, size int) {
 	p.isNew = p.isNew || isNew
 }
 
-// reuse counts the data references of a file taken from the parent.
-func (a *accounting) reuse(ex []Extent) {
+// reuse counts the data references of a file taken from the parent. It
+// returns false, counting nothing, if one of the blobs is not in the
+// store (lost with a pack, say): the file must then be read again.
+func (a *accounting) reuse(ex []Extent) bool {
+	var n, length uint64
 	for _, e := range ex {
-		if !e.IsHole() {
-			a.chunk(e.BlobID(), false, int(e.Size))
+		if e.IsHole() {
+			continue
 		}
+		loc, ok, err := a.cs.Lookup(e.BlobID())
+		if err != nil || !ok {
+			return false
+		}
+		n++
+		length += uint64(loc.Length)
 	}
+	a.mu.Lock()
+	a.st.NChunks += n
+	a.st.CompressedSize += length
+	a.mu.Unlock()
+	return true
 }
 
 // tree counts a tree or extent-list blob.

@@ -165,7 +165,7 @@ func (x *extractor) writeSegment(ctx context.Context, s *xSegment, buf []byte) [
 	for _, e := range s.ext {
 		if e.IsHole() {
 			if !x.o.Sparse {
-				if err := writeZeros(fl.f, off, e.Size); err != nil {
+				if err := writeZeros(ctx, fl.f, off, e.Size); err != nil {
 					fl.fail(false, err)
 					return buf
 				}
@@ -208,8 +208,11 @@ func (x *extractor) writeSegment(ctx context.Context, s *xSegment, buf []byte) [
 }
 
 // writeZeros writes n zero bytes at off.
-func writeZeros(f *os.File, off, n uint64) error {
+func writeZeros(ctx context.Context, f *os.File, off, n uint64) error {
 	for n > 0 {
+		if err := ctx.Err(); err != nil { // a huge hole must not outlive Ctrl-C
+			return err
+		}
 		k := min(n, zeroChunk)
 		if _, err := f.WriteAt(zeros[:k], int64(off)); err != nil {
 			return err
@@ -260,9 +263,13 @@ func (x *extractor) finishFile(fl *xFile) {
 	if fl.writeErr != nil {
 		x.warn(fl.path, fmt.Errorf("write: %w", fl.writeErr), &x.stats.Failed)
 	}
-	if err := x.closeFile(fl.f); err != nil {
+	// Metadata goes to the descriptor written, never to whatever the
+	// name leads to now: in a directory that existed before, someone else
+	// may have replaced the name (with a hard link to a file elsewhere).
+	if err := fsmeta.ApplyFile(fl.f, restoreMeta(n), x.apply); err != nil {
 		x.warn(fl.path, err, &x.stats.Failed)
-	} else if err := fsmeta.Apply(fl.dir.f, fl.name, restoreMeta(n), x.apply); err != nil {
+	}
+	if err := x.closeFile(fl.f); err != nil {
 		x.warn(fl.path, err, &x.stats.Failed)
 	}
 	x.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/gobak/gobak/pkg/fsmeta"
 )
@@ -79,6 +80,24 @@ func (c *creator) parentRoot() parentDir {
 		return nil
 	}
 	return nodes
+}
+
+// racyWindow is how close to the parent backup's start a file's ctime or
+// mtime may be before the parent's record of it is distrusted. On kernels
+// and file systems with coarse timestamps (Linux before 6.13, NFS, FAT) a
+// file rewritten in the same timestamp tick just after the parent read it
+// keeps its size, mtime and ctime; reusing the parent's content would then
+// keep the stale content forever. Such files are read again instead.
+const racyWindow = time.Second
+
+// racy reports whether the parent's node p was recorded so close to the
+// file's last change that it cannot be trusted (see racyWindow).
+func (c *creator) racy(p *Node) bool {
+	if c.o.Parent == nil || c.o.Parent.Time.IsZero() {
+		return true
+	}
+	limit := c.o.Parent.Time.Add(-racyWindow).UnixNano()
+	return p.Mtime >= limit || p.Ctime >= limit
 }
 
 // unchanged reports whether the file with metadata m is the parent's file

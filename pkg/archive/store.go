@@ -79,6 +79,7 @@ func Extents(ctx context.Context, s ChunkStore, n *Node) ([]Extent, error) {
 		return n.Content, nil
 	}
 	var out []Extent
+	var total uint64
 	for _, p := range n.ContentParts {
 		var pid id.ID
 		copy(pid[:], p)
@@ -90,11 +91,15 @@ func Extents(ctx context.Context, s ChunkStore, n *Node) ([]Extent, error) {
 		if err != nil {
 			return nil, fmt.Errorf("file %q: extent list %s: %w", n.Name, pid.Short(), err)
 		}
+		// Checked as they come: no wrap-around, and a crafted list
+		// cannot grow beyond the file's size.
+		for _, e := range ex {
+			if e.Size == 0 || e.Size > n.Size-total {
+				return nil, fmt.Errorf("file %q: %w: extents exceed its size %d", n.Name, ErrMalformed, n.Size)
+			}
+			total += e.Size
+		}
 		out = append(out, ex...)
-	}
-	var total uint64
-	for _, e := range out {
-		total += e.Size
 	}
 	if total != n.Size {
 		return nil, fmt.Errorf("file %q: %w: extents add up to %d, size is %d", n.Name, ErrMalformed, total, n.Size)

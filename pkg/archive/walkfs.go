@@ -192,10 +192,9 @@ func (c *creator) fileEntry(fsPath string, node, p *Node, m *fsmeta.Meta) entryS
 		c.list(StatusDryRun, fsPath)
 		return entrySlot{node: node}
 	}
-	if unchanged(p, m) {
-		if ex, err := Extents(c.ctx, c.cs, p); err == nil {
+	if unchanged(p, m) && !c.racy(p) {
+		if ex, err := Extents(c.ctx, c.cs, p); err == nil && c.acct.reuse(ex) {
 			node.Content, node.ContentParts = p.Content, p.ContentParts
-			c.acct.reuse(ex)
 			c.acct.file(node.Size)
 			c.list(StatusUnchanged, fsPath)
 			return entrySlot{node: node}
@@ -221,6 +220,9 @@ func (c *creator) dirChildren(fsPath, apath string, pd parentDir, dev uint64) ([
 		}
 	}
 	slices.Sort(names)
+	// readdir may return a name twice if the directory changes while it is
+	// listed (POSIX allows it); a tree must not hold it twice.
+	names = slices.Compact(names)
 	kids := make([]namedSlot, 0, len(names))
 	for _, nm := range names {
 		if c.ctx.Err() != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -67,12 +68,47 @@ func Apply(dir *os.File, name string, m *Meta, o ApplyOptions) error {
 	return err
 }
 
+// ApplyFile is Apply for an entry the caller holds open as f (a regular
+// file opened for writing, say): everything is applied to that open
+// descriptor, so the metadata reaches exactly the inode f refers to even if
+// its name was replaced meanwhile.
+func ApplyFile(f *os.File, m *Meta, o ApplyOptions) error {
+	if f == nil || m == nil {
+		return fmt.Errorf("apply: %w", os.ErrInvalid)
+	}
+	if !m.Type.valid() {
+		return fmt.Errorf("apply %q: %v: %w", f.Name(), m.Type, ErrUnknownType)
+	}
+	var err error
+	cerr := withFD(f, func(fd int) {
+		t := &target{dfd: -1, name: f.Name(), fd: fd, rfd: fd}
+		if err = retryEINTR(func() error { return unix.Fstat(fd, &t.st) }); err != nil {
+			return
+		}
+		typ, ok := typeFromMode(t.st.Mode)
+		if !ok {
+			err = fmt.Errorf("mode %#o: %w", t.st.Mode, ErrUnknownType)
+			return
+		}
+		t.typ = typ
+		err = applyTarget(t, f.Name(), m, o)
+	})
+	if cerr != nil {
+		return fmt.Errorf("apply %q: %w", f.Name(), cerr)
+	}
+	return err
+}
+
 func applyAt(dfd int, name string, m *Meta, o ApplyOptions) error {
 	t, err := openTarget(dfd, name)
 	if err != nil {
 		return fmt.Errorf("apply %q: open: %w", name, err)
 	}
 	defer t.close()
+	return applyTarget(t, name, m, o)
+}
+
+func applyTarget(t *target, name string, m *Meta, o ApplyOptions) error {
 	if t.typ != m.Type {
 		return fmt.Errorf("apply %q: entry is a %v, metadata is for a %v: %w", name, t.typ, m.Type, ErrTypeMismatch)
 	}
@@ -204,6 +240,9 @@ func (t *target) utimes(atime, mtime int64) error {
 			return err
 		}
 	}
+	if t.dfd < 0 { // ApplyFile: futimens on the open descriptor
+		return retryEINTR(func() error { return futimens(t.fd, ts) })
+	}
 	// Older kernels: by name, still without following a final symlink.
 	// The entry could have been swapped for another one in the same
 	// directory meanwhile, but nothing outside dir can be reached.
@@ -309,4 +348,13 @@ func openat(dfd int, name string, flags int) (int, error) {
 			return fd, err
 		}
 	}
+}
+
+// futimens is utimensat(fd, NULL, ts, 0).
+func futimens(fd int, ts []unix.Timespec) error {
+	_, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
 }
