@@ -112,3 +112,11 @@ for tool in gobak borg restic; do
   rs=$(cat "$work/reposize.$tool")
   awk -v t="$tool" -v r="$rs" -v s="$size" 'BEGIN{ printf "%-8s repository %6.0f MiB, dedup ratio (3 x %d MiB backed up / repository) %.2f\n", t, r/1048576, s/1048576, 3*s/r }'
 done
+echo
+echo "gobak wall time / fastest of borg and restic (below 1.00: gobak is faster)"
+for step in first unchanged changed restore; do
+  awk -F'\t' -v s="$step" '$2 == s { t[$1] = $3 } END {
+    best = t["borg"]; who = "borg"
+    if (t["restic"] < best) { best = t["restic"]; who = "restic" }
+    printf "  %-10s %.2f  (gobak %.2fs, %s %.2fs)\n", s, t["gobak"] / best, t["gobak"], who, best }' "$results"
+done

@@ -81,6 +81,7 @@ type runOpts struct {
 	env   map[string]string // added to (or, with value "\x00", removed from) c.vars
 	extra []*os.File        // cmd.ExtraFiles (fd 3, 4, ...)
 	stdin string
+	dir   string // working directory ("" = the test's)
 }
 
 // run runs gobak with args and the test environment plus env ("K=V").
@@ -114,6 +115,7 @@ func (c *cli) runWith(o runOpts, args ...string) result {
 	}
 	cmd.Stdin = strings.NewReader(o.stdin)
 	cmd.ExtraFiles = o.extra
+	cmd.Dir = o.dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
