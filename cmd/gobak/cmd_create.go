@@ -18,7 +18,6 @@ import (
 	"github.com/gobak/gobak/pkg/archive"
 	"github.com/gobak/gobak/pkg/compress"
 	"github.com/gobak/gobak/pkg/id"
-	"github.com/gobak/gobak/pkg/pattern"
 )
 
 // createFlags are the flags of gobak create.
@@ -234,30 +233,11 @@ func (a *app) createInputs(args []string, o *archive.CreateOptions) error {
 
 // excluder builds the exclusion rules, nil if there are none.
 func (f *createFlags) excluder() (archive.Excluder, error) {
-	var rules []pattern.Rule
-	for _, e := range f.excludes {
-		r, err := pattern.ParseExclude(e)
-		if err != nil {
-			return nil, usagef("--exclude %q: %v", e, err)
-		}
-		rules = append(rules, r)
+	m, err := excludeMatcher(f.excludes, f.excludeFrom)
+	if m == nil || err != nil {
+		return nil, err // a nil *Matcher must not become a non-nil Excluder
 	}
-	for _, name := range f.excludeFrom {
-		file, err := os.Open(name)
-		if err != nil {
-			return nil, usagef("--exclude-from: %v", err)
-		}
-		rs, err := pattern.ParseExcludeFile(file)
-		file.Close()
-		if err != nil {
-			return nil, usagef("--exclude-from %s: %v", name, err)
-		}
-		rules = append(rules, rs...)
-	}
-	if len(rules) == 0 {
-		return nil, nil
-	}
-	return pattern.NewMatcher(rules...), nil
+	return m, nil
 }
 
 // parseTimestamp parses --timestamp: an RFC 3339 time, a local time as

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gobak/gobak/pkg/archive"
-	"github.com/gobak/gobak/pkg/pattern"
 )
 
 // extractFlags are the flags of gobak extract.
@@ -92,7 +91,7 @@ func (a *app) runExtract(cmd *cobra.Command, args []string, f *extractFlags) (st
 	if f.strip < 0 {
 		return st, usagef("--strip-components %d: must be 0 or more", f.strip)
 	}
-	excl, err := extractExcluder(f.excludes, f.excludeFrom)
+	excl, err := excludeMatcher(f.excludes, f.excludeFrom)
 	if err != nil {
 		return st, err
 	}
@@ -133,35 +132,6 @@ func (a *app) runExtract(cmd *cobra.Command, args []string, f *extractFlags) (st
 	}
 	a.logger.Info("extracted", "archive", name, "files", st.Files, "bytes", st.Bytes, "duration", time.Since(started))
 	return st, nil
-}
-
-// extractExcluder builds the exclusion rules of --exclude and
-// --exclude-from, nil if there are none.
-func extractExcluder(excludes, files []string) (*pattern.Matcher, error) {
-	var rules []pattern.Rule
-	for _, e := range excludes {
-		r, err := pattern.ParseExclude(e)
-		if err != nil {
-			return nil, usagef("--exclude %q: %v", e, err)
-		}
-		rules = append(rules, r)
-	}
-	for _, name := range files {
-		file, err := os.Open(name)
-		if err != nil {
-			return nil, usagef("--exclude-from: %v", err)
-		}
-		rs, err := pattern.ParseExcludeFile(file)
-		file.Close()
-		if err != nil {
-			return nil, usagef("--exclude-from %s: %v", name, err)
-		}
-		rules = append(rules, rs...)
-	}
-	if len(rules) == 0 {
-		return nil, nil
-	}
-	return pattern.NewMatcher(rules...), nil
 }
 
 // extractOutput prints warnings and the progress line on stderr.
