@@ -426,8 +426,9 @@ func (a *app) createJSONOf(ctx context.Context, loc location, s *session, rec *a
 	}
 	if st, err := s.repo.Stats(ctx); err == nil {
 		cs := &out.Cache.Stats
-		cs.TotalChunks, cs.TotalUniqueChunks = st.Blobs, st.Blobs
-		cs.TotalSize, cs.TotalCSize, cs.UniqueSize, cs.UniqueCSize = st.RawBytes, st.StoredBytes, st.RawBytes, st.StoredBytes
+		// File content only, like borg's chunk index (see cmd_info.go).
+		cs.TotalChunks, cs.TotalUniqueChunks = st.DataBlobs, st.DataBlobs
+		cs.TotalSize, cs.TotalCSize, cs.UniqueSize, cs.UniqueCSize = st.DataRaw, st.DataStored, st.DataRaw, st.DataStored
 	}
 	ar := &out.Archive
 	ar.Name, ar.ID, ar.Hostname, ar.Username, ar.Comment = rec.Name, aid.String(), rec.Hostname, rec.Username, rec.Comment

@@ -148,12 +148,13 @@ func (a *app) repoInfo(loc location, cfg repo.Config, st repo.Stats) *infoJSON {
 	if root := a.cacheRoot(); root != "" {
 		out.Cache.Path = filepath.Join(root, cfg.ID.String())
 	}
-	// Every stored blob counts once until addArchiveTotals counts the
-	// references of the archives.
+	// Like borg's chunk index, these count file content (data blobs);
+	// trees are in the "gobak" object. Every stored chunk counts once
+	// until addArchiveTotals counts the references of the archives.
 	cs := &out.Cache.Stats
-	cs.TotalChunks, cs.TotalUniqueChunks = st.Blobs, st.Blobs
-	cs.TotalSize, cs.TotalCSize = st.RawBytes, st.StoredBytes
-	cs.UniqueSize, cs.UniqueCSize = st.RawBytes, st.StoredBytes
+	cs.TotalChunks, cs.TotalUniqueChunks = st.DataBlobs, st.DataBlobs
+	cs.TotalSize, cs.TotalCSize = st.DataRaw, st.DataStored
+	cs.UniqueSize, cs.UniqueCSize = st.DataRaw, st.DataStored
 	out.Gobak = gobakInfo{
 		FormatVersion: cfg.Version,
 		Created:       cfg.Created,

@@ -18,7 +18,7 @@ import (
 
 // SchemaVersion is the layout version of the cache file. A file with another
 // version is reset on Open.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // DefaultOpenTimeout is how long Open waits for another process to release
 // the cache file before giving up with ErrInUse.
@@ -87,6 +87,9 @@ type Stats struct {
 	RawBytes uint64
 	// DataBlobs and TreeBlobs count the distinct blobs by type.
 	DataBlobs, TreeBlobs int
+	// DataStored and DataRaw are StoredBytes and RawBytes of data blobs
+	// alone (file content, without trees).
+	DataStored, DataRaw uint64
 }
 
 // Cache is a bbolt-backed index cache. It is safe for concurrent use by many

@@ -17,8 +17,9 @@ const (
 	// blob count (4) | stored bytes (8).
 	packInfoSize = 4 + 8
 	// countersSize is the length of the stats counters in the meta bucket:
-	// packs, blobs, stored bytes, raw bytes, data blobs, tree blobs (8 each).
-	countersSize = 6 * 8
+	// packs, blobs, stored bytes, raw bytes, data blobs, tree blobs, data
+	// stored bytes, data raw bytes (8 each).
+	countersSize = 8 * 8
 	// schemaSize is the length of the schema version value.
 	schemaSize = 4
 )
@@ -80,12 +81,12 @@ func decodePackInfo(key, val []byte) (packInfo, error) {
 // counters are the running totals behind Stats, kept in the meta bucket and
 // updated in the same transaction as the blobs they count.
 type counters struct {
-	packs, blobs, stored, raw, data, tree uint64
+	packs, blobs, stored, raw, data, tree, dataStored, dataRaw uint64
 }
 
 func (c counters) encode() []byte {
 	b := make([]byte, countersSize)
-	for i, v := range [...]uint64{c.packs, c.blobs, c.stored, c.raw, c.data, c.tree} {
+	for i, v := range [...]uint64{c.packs, c.blobs, c.stored, c.raw, c.data, c.tree, c.dataStored, c.dataRaw} {
 		binary.LittleEndian.PutUint64(b[8*i:], v)
 	}
 	return b
@@ -97,7 +98,7 @@ func decodeCounters(val []byte) (counters, error) {
 			keyCounters, len(val), countersSize, ErrCorrupt)
 	}
 	u := func(i int) uint64 { return binary.LittleEndian.Uint64(val[8*i:]) }
-	return counters{packs: u(0), blobs: u(1), stored: u(2), raw: u(3), data: u(4), tree: u(5)}, nil
+	return counters{packs: u(0), blobs: u(1), stored: u(2), raw: u(3), data: u(4), tree: u(5), dataStored: u(6), dataRaw: u(7)}, nil
 }
 
 func (c counters) stats() Stats {
@@ -108,6 +109,8 @@ func (c counters) stats() Stats {
 		RawBytes:    c.raw,
 		DataBlobs:   int(c.data),
 		TreeBlobs:   int(c.tree),
+		DataStored:  c.dataStored,
+		DataRaw:     c.dataRaw,
 	}
 }
 

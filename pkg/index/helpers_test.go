@@ -94,6 +94,8 @@ func statsOf(packs [][]Entry) Stats {
 			st.RawBytes += uint64(e.RawLength)
 			if e.Type == id.DataBlob {
 				st.DataBlobs++
+				st.DataStored += uint64(e.Length)
+				st.DataRaw += uint64(e.RawLength)
 			} else {
 				st.TreeBlobs++
 			}

@@ -130,6 +130,8 @@ func addPacks(tx *bbolt.Tx, packs []id.ID, lists [][]Entry) error {
 		ctr.raw += uint64(e.RawLength)
 		if e.Type == id.DataBlob {
 			ctr.data++
+			ctr.dataStored += uint64(e.Length)
+			ctr.dataRaw += uint64(e.RawLength)
 		} else {
 			ctr.tree++
 		}

@@ -225,6 +225,8 @@ func TestStatsAfterManyAdds(t *testing.T) {
 		got.RawBytes += uint64(e.RawLength)
 		if e.Type == id.DataBlob {
 			got.DataBlobs++
+			got.DataStored += uint64(e.Length)
+			got.DataRaw += uint64(e.RawLength)
 		} else {
 			got.TreeBlobs++
 		}

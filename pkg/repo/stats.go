@@ -15,6 +15,8 @@ type Stats struct {
 	TreeBlobs   int
 	StoredBytes uint64 // sealed blob bytes in indexed packs
 	RawBytes    uint64 // plaintext bytes of those blobs
+	DataStored  uint64 // StoredBytes of data blobs alone (file content)
+	DataRaw     uint64 // RawBytes of data blobs alone
 	IndexFiles  int
 	Archives    int
 	Keys        int
@@ -26,7 +28,7 @@ func (r *Repo) Stats(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	s := Stats{Packs: cs.Packs, Blobs: cs.Blobs, DataBlobs: cs.DataBlobs, TreeBlobs: cs.TreeBlobs, StoredBytes: cs.StoredBytes, RawBytes: cs.RawBytes}
+	s := Stats{Packs: cs.Packs, Blobs: cs.Blobs, DataBlobs: cs.DataBlobs, TreeBlobs: cs.TreeBlobs, StoredBytes: cs.StoredBytes, RawBytes: cs.RawBytes, DataStored: cs.DataStored, DataRaw: cs.DataRaw}
 	count := func(t backend.FileType) (int, error) {
 		n := 0
 		err := r.be.List(ctx, t, func(backend.FileInfo) error { n++; return nil })
