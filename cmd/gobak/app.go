@@ -114,6 +114,7 @@ Exit codes: 0 success, 1 warning, 2 error, 128+N killed by signal N.`,
 		a.newInfoCmd(),
 		a.newKeyCmd(),
 		a.newBreakLockCmd(),
+		a.newCheckCmd(),
 		a.newDeleteCmd(), a.newRenameCmd(), a.newPruneCmd(),
 	)
 	return root
