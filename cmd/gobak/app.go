@@ -115,6 +115,7 @@ Exit codes: 0 success, 1 warning, 2 error, 128+N killed by signal N.`,
 		a.newKeyCmd(),
 		a.newBreakLockCmd(),
 		a.newCheckCmd(),
+		a.newCompactCmd(),
 		a.newDeleteCmd(), a.newRenameCmd(), a.newPruneCmd(),
 	)
 	return root

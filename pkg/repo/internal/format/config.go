@@ -75,6 +75,17 @@ func DecodeConfigHeader(data []byte) (*ConfigHeader, error) {
 	}
 	var h ConfigHeader
 	if err := json.Unmarshal(data, &h); err != nil {
+		// A file that says it is a gobak config but does not decode is a
+		// damaged config, not some other kind of file.
+		var probe struct {
+			Format string `json:"format"`
+		}
+		if json.Unmarshal(data, &probe) == nil && probe.Format == Magic {
+			return nil, fmt.Errorf("%w: config does not decode: %v", ErrMalformed, err)
+		}
+		if bytes.Contains(data, []byte(`"format": "`+Magic+`"`)) || bytes.Contains(data, []byte(`"format":"`+Magic+`"`)) {
+			return nil, fmt.Errorf("%w: config does not decode: %v", ErrMalformed, err)
+		}
 		return nil, fmt.Errorf("%w (config is not gobak JSON: %v)", ErrNotGobak, err)
 	}
 	if h.Format != Magic {

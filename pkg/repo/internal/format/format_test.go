@@ -136,6 +136,8 @@ func TestConfigHeader(t *testing.T) {
 		{"version 2", `{"format":"gobak","version":2}`, ErrVersion},
 		{"bad encryption", `{"format":"gobak","version":1,"encryption":"rot13"}`, ErrMalformed},
 		{"no id", `{"format":"gobak","version":1,"encryption":"none","body":"AQI="}`, ErrMalformed},
+		{"damaged base64", `{"format": "gobak", "version": 1, "body": "A?I="}`, ErrMalformed},
+		{"damaged syntax", `{"format": "gobak", "version": 1, "body": "AQI=",,}`, ErrMalformed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
