@@ -105,7 +105,15 @@ func (r *Repo) RebuildIndex(ctx context.Context) (*RebuildResult, error) {
 	for i, b := range batches {
 		ix := &format.Index{Packs: b}
 		if i == len(batches)-1 {
-			ix.Supersedes = supersedes
+			// With encryption "none" sealing is deterministic, so an
+			// earlier batch may have reproduced an old file byte for byte:
+			// that file is one of the new ones and must not be superseded.
+			earlier := id.NewSet(res.Written...)
+			for _, f := range supersedes {
+				if !earlier.Has(f) {
+					ix.Supersedes = append(ix.Supersedes, f)
+				}
+			}
 		}
 		fileID, err := r.saveIndexFile(ctx, ix)
 		if err != nil {

@@ -78,3 +78,40 @@ func TestBlobLargerThanPack(t *testing.T) {
 	r.Close()
 	mustLoad(t, reopen(t, dir, o), bid, data)
 }
+
+// TestRebuildTwiceNone: with encryption "none" a second rebuild writes
+// index files identical to the first one's; they must stay in force.
+func TestRebuildTwiceNone(t *testing.T) {
+	ctx := context.Background()
+	r, dir, o := newLocalRepo(t, func(o *InitOptions) { o.Encryption = "none"; o.Passphrase = nil; o.PackSize = MinPackSize })
+	rng := rand.New(rand.NewPCG(8, 9))
+	blobs := map[id.ID][]byte{}
+	for i := 0; i < 70000; i++ { // more than one index file's worth of blobs
+		data := []byte{byte(i), byte(i >> 8), byte(i >> 16), byte(rng.Uint32())}
+		bid, _, err := r.SaveBlob(ctx, id.DataBlob, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blobs[bid] = data
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := r.RebuildIndex(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Close()
+	r2 := reopen(t, dir, o)
+	n := 0
+	for b, want := range blobs {
+		if n++; n%1000 == 0 {
+			mustLoad(t, r2, b, want)
+		}
+	}
+	st, _ := r2.Stats(ctx)
+	if st.Blobs != len(blobs) {
+		t.Fatalf("after two rebuilds the index knows %d of %d blobs", st.Blobs, len(blobs))
+	}
+}
