@@ -372,15 +372,8 @@ type createJSON struct {
 		Mode string `json:"mode"`
 	} `json:"encryption"`
 	Cache struct {
-		Path  string `json:"path,omitempty"`
-		Stats struct {
-			TotalChunks       int    `json:"total_chunks"`
-			TotalUniqueChunks int    `json:"total_unique_chunks"`
-			TotalSize         uint64 `json:"total_size"`
-			TotalCSize        uint64 `json:"total_csize"`
-			UniqueSize        uint64 `json:"unique_size"`
-			UniqueCSize       uint64 `json:"unique_csize"`
-		} `json:"stats"`
+		Path  string         `json:"path,omitempty"`
+		Stats cacheStatsJSON `json:"stats"`
 	} `json:"cache"`
 	Archive struct {
 		Name        string   `json:"name"`
@@ -425,10 +418,7 @@ func (a *app) createJSONOf(ctx context.Context, loc location, s *session, rec *a
 		out.Cache.Path = filepath.Join(root, cfg.ID.String())
 	}
 	if st, err := s.repo.Stats(ctx); err == nil {
-		cs := &out.Cache.Stats
-		// File content only, like borg's chunk index (see cmd_info.go).
-		cs.TotalChunks, cs.TotalUniqueChunks = st.DataBlobs, st.DataBlobs
-		cs.TotalSize, cs.TotalCSize, cs.UniqueSize, cs.UniqueCSize = st.DataRaw, st.DataStored, st.DataRaw, st.DataStored
+		out.Cache.Stats = dataCacheStats(st)
 	}
 	ar := &out.Archive
 	ar.Name, ar.ID, ar.Hostname, ar.Username, ar.Comment = rec.Name, aid.String(), rec.Hostname, rec.Username, rec.Comment

@@ -82,6 +82,27 @@ reduction ratio (original / stored) includes compression.`,
 	return cmd
 }
 
+// cacheStatsJSON is borg's "cache.stats" object.
+type cacheStatsJSON struct {
+	TotalChunks       int    `json:"total_chunks"`
+	TotalUniqueChunks int    `json:"total_unique_chunks"`
+	TotalSize         uint64 `json:"total_size"`
+	TotalCSize        uint64 `json:"total_csize"`
+	UniqueSize        uint64 `json:"unique_size"`
+	UniqueCSize       uint64 `json:"unique_csize"`
+}
+
+// dataCacheStats fills cache.stats from the repository with every chunk
+// counted once. Like borg's chunk index, it counts file content (data
+// blobs); trees are reported in the "gobak" object.
+func dataCacheStats(st repo.Stats) cacheStatsJSON {
+	return cacheStatsJSON{
+		TotalChunks: st.DataBlobs, TotalUniqueChunks: st.DataBlobs,
+		TotalSize: st.DataRaw, TotalCSize: st.DataStored,
+		UniqueSize: st.DataRaw, UniqueCSize: st.DataStored,
+	}
+}
+
 // infoJSON is the output of info --json: borg's "repository",
 // "encryption" and "cache" objects, and gobak's own fields under "gobak".
 type infoJSON struct {
@@ -96,15 +117,8 @@ type infoJSON struct {
 		Keyfile string `json:"keyfile,omitempty"`
 	} `json:"encryption"`
 	Cache struct {
-		Path  string `json:"path"`
-		Stats struct {
-			TotalChunks       int    `json:"total_chunks"`
-			TotalUniqueChunks int    `json:"total_unique_chunks"`
-			TotalSize         uint64 `json:"total_size"`
-			TotalCSize        uint64 `json:"total_csize"`
-			UniqueSize        uint64 `json:"unique_size"`
-			UniqueCSize       uint64 `json:"unique_csize"`
-		} `json:"stats"`
+		Path  string         `json:"path"`
+		Stats cacheStatsJSON `json:"stats"`
 	} `json:"cache"`
 	Gobak gobakInfo `json:"gobak"`
 	// Archives holds the archive asked for (info REPO::ARCHIVE).
@@ -148,13 +162,9 @@ func (a *app) repoInfo(loc location, cfg repo.Config, st repo.Stats) *infoJSON {
 	if root := a.cacheRoot(); root != "" {
 		out.Cache.Path = filepath.Join(root, cfg.ID.String())
 	}
-	// Like borg's chunk index, these count file content (data blobs);
-	// trees are in the "gobak" object. Every stored chunk counts once
-	// until addArchiveTotals counts the references of the archives.
-	cs := &out.Cache.Stats
-	cs.TotalChunks, cs.TotalUniqueChunks = st.DataBlobs, st.DataBlobs
-	cs.TotalSize, cs.TotalCSize = st.DataRaw, st.DataStored
-	cs.UniqueSize, cs.UniqueCSize = st.DataRaw, st.DataStored
+	// Every stored chunk counts once until addArchiveTotals counts the
+	// references of the archives.
+	out.Cache.Stats = dataCacheStats(st)
 	out.Gobak = gobakInfo{
 		FormatVersion: cfg.Version,
 		Created:       cfg.Created,

@@ -157,7 +157,7 @@ func (r *Repo) saveBlob(ctx context.Context, t id.BlobType, bid id.ID, data []by
 	sealed := r.key.Seal(*sbuf, comp, bid[:])
 	*cbuf = comp
 	putBuf(cbuf)
-	err := r.addToPack(ctx, t, bid, sealed, uint32(len(data)))
+	err := r.addToPack(t, bid, sealed, uint32(len(data)))
 	*sbuf = sealed
 	putBuf(sbuf)
 	if err != nil {
@@ -172,7 +172,7 @@ func (r *Repo) saveBlob(ctx context.Context, t id.BlobType, bid id.ID, data []by
 	return true, nil
 }
 
-func (r *Repo) addToPack(ctx context.Context, t id.BlobType, bid id.ID, sealed []byte, rawLen uint32) error {
+func (r *Repo) addToPack(t id.BlobType, bid id.ID, sealed []byte, rawLen uint32) error {
 	w := &r.w
 	w.packMu[t].Lock()
 	p := w.packs[t]
