@@ -18,6 +18,7 @@ import (
 // checkFlags are the options of gobak check.
 type checkFlags struct {
 	repoOnly, archivesOnly, verifyData, asJSON, progress bool
+	repair, yes                                          bool
 	subset                                               string
 	seed                                                 uint64
 }
@@ -50,10 +51,22 @@ of M (run 1/M ... M/M to cover everything); P% reads a P% window that moves
 every week (or with --seed), so that weekly runs cover the whole repository
 in ceil(100/P) weeks.
 
---repair is not available yet.
+--repair (under an exclusive lock, after you type YES or with --yes)
+repairs what the check finds: it rebuilds the index files from the pack
+trailers, replaces damaged packs by new ones holding the blobs that still
+verify, deletes packs no index can name and archive records that cannot be
+read, and rewrites archives that lost data: a file keeps its good parts and
+its lost ranges are restored as zeros with a warning; a directory whose
+listing is lost becomes empty. A damaged config body is rewritten (with a
+new chunker polynomial). Then it checks again. With --verify-data it also
+finds and drops blobs that fail verification. The next backup reads files
+that lost data again, so an intact source heals them in new archives. A
+damaged key cannot be rebuilt: restore it with 'gobak key import'.
 
 Exit codes: 0 no problem, 1 only warnings (e.g. orphan packs: run 'gobak
-compact'), 2 damage (or the check could not run).`,
+compact'), 2 damage (or the check could not run). With --repair: 0 when
+nothing was lost, 1 when the repair succeeded but data was lost (files
+marked damaged, archive records deleted), 2 when damage remains.`,
 		Args: maxArgs(1, "one REPO or REPO::ARCHIVE argument"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			return a.runCheck(cmd, args, &f, cmd.Flags().Changed("seed"))
@@ -67,6 +80,8 @@ compact'), 2 damage (or the check could not run).`,
 	fl.Uint64Var(&f.seed, "seed", 0, "rotation `NUMBER` choosing the window of --read-data-subset P% (default: weeks since 1970)")
 	fl.BoolVar(&f.asJSON, "json", false, "print one JSON object per problem and a summary object (JSON lines)")
 	fl.BoolVar(&f.progress, "progress", false, "show progress on stderr")
+	fl.BoolVar(&f.repair, "repair", false, "repair what is found (exclusive lock; asks for confirmation)")
+	fl.BoolVar(&f.yes, "yes", false, "do not ask for confirmation of --repair")
 	return cmd
 }
 
@@ -88,6 +103,12 @@ func (a *app) runCheck(cmd *cobra.Command, args []string, f *checkFlags, seedSet
 	if f.repoOnly && name != "" {
 		return usagef("--repository-only checks no archive, but %q names one", arg)
 	}
+	if f.repair && (f.repoOnly || f.archivesOnly || name != "") {
+		return usagef("--repair covers the whole repository: drop --repository-only, --archives-only and ::ARCHIVE")
+	}
+	if f.yes && !f.repair {
+		return usagef("--yes only applies to --repair")
+	}
 	o := check.Options{RepositoryOnly: f.repoOnly, ArchivesOnly: f.archivesOnly, Archive: name, VerifyData: f.verifyData}
 	if f.subset != "" {
 		rot := uint64(time.Now().Unix() / (7 * 24 * 3600))
@@ -102,6 +123,12 @@ func (a *app) runCheck(cmd *cobra.Command, args []string, f *checkFlags, seedSet
 	}
 	out := &checkOutput{w: a.stdout, json: f.asJSON}
 	ctx := cmd.Context()
+	if f.progress {
+		o.Progress = a.checkProgress()
+	}
+	if f.repair {
+		return a.runRepair(ctx, loc, o, out, f.yes)
+	}
 	s, err := a.openRepo(ctx, loc, sharedLock)
 	if err != nil {
 		// A repository whose config or key cannot be read is reported
@@ -125,9 +152,6 @@ func (a *app) runCheck(cmd *cobra.Command, args []string, f *checkFlags, seedSet
 		return err
 	}
 	defer s.closeInto(ctx, &err)
-	if f.progress {
-		o.Progress = a.checkProgress()
-	}
 	sum, err := check.Check(ctx, s.repo, o, out.problem)
 	if err != nil {
 		return repoError(loc.String(), err)

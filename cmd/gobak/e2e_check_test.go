@@ -116,6 +116,7 @@ func jsonLines(t *testing.T, out string) (probs []problemJSON, sum summaryJSON) 
 				t.Fatal(err)
 			}
 			probs = append(probs, p)
+		case "repair":
 		case "summary":
 			if err := json.Unmarshal(sc.Bytes(), &sum); err != nil {
 				t.Fatal(err)
@@ -270,7 +271,8 @@ func TestCheckUsage(t *testing.T) {
 		{"--read-data-subset", "0/3"},
 		{"--read-data-subset", "150%"},
 		{"--archives-only", "--verify-data"},
-		{"--repair"},
+		{"--repair", "--repository-only"},
+		{"--yes"},
 	} {
 		res := r.check(t, exitError, args...)
 		if !strings.Contains(res.stderr, "--help") {

@@ -258,7 +258,7 @@ func (x *extractor) finishFile(fl *xFile) {
 	case fl.loadErr != nil:
 		x.warn(fl.path, fmt.Errorf("restored with zeros for what could not be loaded: %w", fl.loadErr), &x.stats.Damaged)
 	case len(n.Damaged) > 0:
-		x.warn(fl.path, ErrDamagedData, &x.stats.Damaged)
+		x.warn(fl.path, fmt.Errorf("%w: %s", ErrDamagedData, DamagedRanges(n.Damaged)), &x.stats.Damaged)
 	}
 	if fl.writeErr != nil {
 		x.warn(fl.path, fmt.Errorf("write: %w", fl.writeErr), &x.stats.Failed)

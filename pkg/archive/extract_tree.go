@@ -179,6 +179,9 @@ func (x *extractor) entry(ctx context.Context, parent *xDir, p []byte, n *Node) 
 		}
 		d.path, d.node = p, n
 		x.count(&x.stats.Dirs, 1)
+		if len(n.Damaged) > 0 {
+			x.warn(p, ErrLostListing, &x.stats.Damaged)
+		}
 		return xFrame{dir: d, own: true}, nil
 	case TypeFile:
 		return xFrame{}, x.file(ctx, parent, name, dest, p, n)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/gobak/gobak/pkg/backend"
 	"github.com/gobak/gobak/pkg/id"
 	"github.com/gobak/gobak/pkg/index"
 )
@@ -131,17 +130,10 @@ func (r *Repo) Compact(ctx context.Context, o CompactOptions) (*CompactResult, e
 			return nil, fmt.Errorf("compact: %w", err)
 		}
 	}
-	sizes := make(map[id.ID]int64)
-	err := r.be.List(ctx, backend.PackFile, func(fi backend.FileInfo) error {
-		if v, err := id.Parse(fi.Name); err == nil {
-			sizes[v] = fi.Size
-		}
-		return nil
-	})
+	sizes, err := r.listPackSizes(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("compact: list packs: %w", err)
+		return nil, fmt.Errorf("compact: %w", err)
 	}
-
 	progress("mark", 0, 0)
 	set, err := r.newUsedSet()
 	if err != nil {

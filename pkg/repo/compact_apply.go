@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 
 	"github.com/gobak/gobak/pkg/backend"
@@ -18,33 +19,50 @@ import (
 // then delete old index files and packs, in that order.
 func (r *Repo) applyCompact(ctx context.Context, plan *compactPlan, set *usedSet, res *CompactResult, o CompactOptions, progress func(string, int, int)) error {
 	res.BytesFreed, res.BytesCopied = 0, 0
-	var freed int64
 	newPacks, err := r.repackUsed(ctx, plan, set, res, progress)
 	if err != nil {
 		return err
 	}
+	st, err := r.replacePacks(ctx, "compact", plan, newPacks, o.Logger, progress)
+	res.IndexFilesWritten, res.IndexFilesDeleted, res.BytesFreed = st.indexWritten, st.indexDeleted, st.freed
+	return err
+}
+
+// replaceStats counts what replacePacks did.
+type replaceStats struct {
+	indexWritten, indexDeleted, packsDeleted int
+	freed                                    int64
+}
+
+// replacePacks finishes a rewrite of packs (compaction or salvage): it
+// writes index files naming newPacks and every kept pack of plan, the last
+// one superseding all old index files; then deletes the old index files,
+// then the packs plan removes, repacks or finds orphaned; then rebuilds the
+// cache from the new index files. The lock is checked before anything is
+// deleted. op prefixes errors.
+func (r *Repo) replacePacks(ctx context.Context, op string, plan *compactPlan, newPacks []newPack, logger *slog.Logger, progress func(string, int, int)) (replaceStats, error) {
+	var st replaceStats
 	written := id.NewSet()
 	for _, p := range newPacks {
 		written.Insert(p.ID)
 	}
-
 	// A lost lock means another process may be writing packs no index
 	// names yet; deleting "orphans" now could delete them.
 	if err := r.checkLock(); err != nil {
-		return fmt.Errorf("compact: %w", err)
+		return st, fmt.Errorf("%s: %w", op, err)
 	}
 	progress("index", 0, 0)
 	oldFiles, err := r.listIDs(ctx, backend.IndexFile)
 	if err != nil {
-		return fmt.Errorf("compact: %w", err)
+		return st, fmt.Errorf("%s: %w", op, err)
 	}
 	newFiles, err := r.writeCompactIndex(ctx, plan, newPacks, oldFiles)
 	if err != nil {
-		return err
+		return st, err
 	}
-	res.IndexFilesWritten = len(newFiles)
+	st.indexWritten = len(newFiles)
 	if err := r.checkLock(); err != nil {
-		return fmt.Errorf("compact: %w", err)
+		return st, fmt.Errorf("%s: %w", op, err)
 	}
 	// Every kept blob is now named by a durable index file that
 	// supersedes the old ones: from here on, deleting is safe.
@@ -54,9 +72,9 @@ func (r *Repo) applyCompact(ctx context.Context, plan *compactPlan, set *usedSet
 		}
 		err := r.be.Remove(ctx, backend.Handle{Type: backend.IndexFile, Name: f.String()})
 		if err != nil && !errors.Is(err, backend.ErrNotExist) {
-			return fmt.Errorf("compact: remove old index file %s: %w", f.Short(), err)
+			return st, fmt.Errorf("%s: remove old index file %s: %w", op, f.Short(), err)
 		}
-		res.IndexFilesDeleted++
+		st.indexDeleted++
 	}
 
 	var doomed []id.ID
@@ -72,25 +90,25 @@ func (r *Repo) applyCompact(ctx context.Context, plan *compactPlan, set *usedSet
 		progress("delete", i, len(doomed))
 		err := r.be.Remove(ctx, backend.Handle{Type: backend.PackFile, Name: p.String()})
 		if err != nil && !errors.Is(err, backend.ErrNotExist) {
-			return fmt.Errorf("compact: remove pack %s: %w", p.Short(), err)
+			return st, fmt.Errorf("%s: remove pack %s: %w", op, p.Short(), err)
 		}
-		o.Logger.Debug("compact: removed pack", "pack", p.String())
-		freed += max(plan.sizes[p], 0)
+		logger.Debug(op+": removed pack", "pack", p.String())
+		st.freed += max(plan.sizes[p], 0)
+		st.packsDeleted++
 	}
 	progress("delete", len(doomed), len(doomed))
 	for _, p := range newPacks {
 		if !plan.packsHas(p.ID) {
-			freed -= p.size
+			st.freed -= p.size
 		}
 	}
-	res.BytesFreed = freed
 	if err := r.cache.Reset(); err != nil {
-		return fmt.Errorf("compact: %w", err)
+		return st, fmt.Errorf("%s: %w", op, err)
 	}
 	if err := r.syncIndex(ctx); err != nil {
-		return fmt.Errorf("compact: %w", err)
+		return st, fmt.Errorf("%s: %w", op, err)
 	}
-	return nil
+	return st, nil
 }
 
 func (p *compactPlan) packsHas(pack id.ID) bool {
@@ -129,28 +147,8 @@ func (r *Repo) repackUsed(ctx context.Context, plan *compactPlan, set *usedSet, 
 	if err != nil {
 		return nil, fmt.Errorf("compact: %w", err)
 	}
-	slices.SortFunc(todo, func(a, b index.Entry) int {
-		if c := a.Pack.Compare(b.Pack); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Offset, b.Offset)
-	})
-	var out []newPack
-	packers := map[id.BlobType]*rawPacker{}
-	flush := func(t id.BlobType) error {
-		pk := packers[t]
-		if pk == nil || len(pk.blobs) == 0 {
-			return nil
-		}
-		np, err := r.saveRawPack(ctx, pk)
-		if err != nil {
-			return err
-		}
-		out = append(out, np)
-		res.PacksWritten++
-		pk.buf, pk.blobs = pk.buf[:0], nil
-		return nil
-	}
+	sortByPack(todo)
+	pc := &packCopier{r: r, ctx: ctx}
 	var buf, plain []byte
 	done := 0
 	for start := 0; start < len(todo); {
@@ -178,31 +176,100 @@ func (r *Repo) repackUsed(ctx context.Context, plan *compactPlan, set *usedSet, 
 			if plain, err = r.openBlob(e.ID, e.Location, sealed, plain); err != nil {
 				return nil, fmt.Errorf("compact: repack: %w (run 'gobak check')", err)
 			}
-			pk := packers[e.Type]
-			if pk == nil {
-				pk = &rawPacker{buf: make([]byte, 0, int(r.cfg.PackSize)+int(r.cfg.PackSize)/8)}
-				packers[e.Type] = pk
+			if err := pc.add(e, sealed); err != nil {
+				return nil, err
 			}
-			pk.blobs = append(pk.blobs, format.Blob{Type: e.Type, ID: e.ID, Offset: uint32(len(pk.buf)), Length: e.Length, RawLength: e.RawLength})
-			pk.buf = append(pk.buf, sealed...)
 			res.BlobsCopied++
 			res.BytesCopied += uint64(e.Length)
-			if len(pk.buf) >= int(r.cfg.PackSize) || len(pk.blobs) >= maxPackBlobs {
-				if err := flush(e.Type); err != nil {
-					return nil, err
-				}
-			}
 		}
 		done++
 		start = end
 	}
+	out, err := pc.finish()
+	if err != nil {
+		return nil, err
+	}
+	res.PacksWritten = len(out)
+	progress("repack", len(plan.repack), len(plan.repack))
+	return out, nil
+}
+
+// sortByPack sorts index entries by pack, then offset.
+func sortByPack(es []index.Entry) {
+	slices.SortFunc(es, func(a, b index.Entry) int {
+		if c := a.Pack.Compare(b.Pack); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Offset, b.Offset)
+	})
+}
+
+// packCopier copies sealed blobs unchanged into new packs (one open pack
+// per blob type), as compaction and salvage do.
+type packCopier struct {
+	r       *Repo
+	ctx     context.Context
+	packers map[id.BlobType]*rawPacker
+	out     []newPack
+}
+
+// add appends the sealed blob of entry e, saving the pack when it is full.
+func (c *packCopier) add(e index.Entry, sealed []byte) error {
+	if c.packers == nil {
+		c.packers = map[id.BlobType]*rawPacker{}
+	}
+	pk := c.packers[e.Type]
+	if pk == nil {
+		size := int(c.r.cfg.PackSize)
+		pk = &rawPacker{buf: make([]byte, 0, size+size/8)}
+		c.packers[e.Type] = pk
+	}
+	pk.blobs = append(pk.blobs, format.Blob{Type: e.Type, ID: e.ID, Offset: uint32(len(pk.buf)), Length: e.Length, RawLength: e.RawLength})
+	pk.buf = append(pk.buf, sealed...)
+	if len(pk.buf) >= int(c.r.cfg.PackSize) || len(pk.blobs) >= maxPackBlobs {
+		return c.flush(e.Type)
+	}
+	return nil
+}
+
+// flush saves the open pack of type t, if it holds anything.
+func (c *packCopier) flush(t id.BlobType) error {
+	pk := c.packers[t]
+	if pk == nil || len(pk.blobs) == 0 {
+		return nil
+	}
+	np, err := c.r.saveRawPack(c.ctx, pk)
+	if err != nil {
+		return err
+	}
+	c.out = append(c.out, np)
+	pk.buf, pk.blobs = pk.buf[:0], nil
+	return nil
+}
+
+// finish saves the open packs and returns every pack written (durable).
+func (c *packCopier) finish() ([]newPack, error) {
 	for _, t := range []id.BlobType{id.DataBlob, id.TreeBlob} {
-		if err := flush(t); err != nil {
+		if err := c.flush(t); err != nil {
 			return nil, err
 		}
 	}
-	progress("repack", len(plan.repack), len(plan.repack))
-	return out, nil
+	return c.out, nil
+}
+
+// listPackSizes returns the size of every pack file listed.
+func (r *Repo) listPackSizes(ctx context.Context) (map[id.ID]int64, error) {
+	sizes := make(map[id.ID]int64)
+	err := r.be.List(ctx, backend.PackFile, func(fi backend.FileInfo) error {
+		if v, err := id.Parse(fi.Name); err == nil {
+			sizes[v] = fi.Size
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list packs: %w", err)
+	}
+	return sizes, nil
 }
 
 // saveRawPack seals the trailer of pk and stores the pack under the hash

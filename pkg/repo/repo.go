@@ -201,17 +201,7 @@ func Init(ctx context.Context, be backend.Backend, o InitOptions) (*Repo, error)
 		}
 	}
 
-	body := &format.ConfigBody{
-		ChunkerPolynomial: uint64(pol),
-		ChunkerMin:        o.Chunker.Min,
-		ChunkerAvg:        o.Chunker.Avg,
-		ChunkerMax:        o.Chunker.Max,
-		PackSize:          o.PackSize,
-		Compression:       comp.String(),
-		IDKeyCheck:        key.BlobID(idKeyCheckInput),
-		Created:           time.Now().UTC().Truncate(time.Second),
-	}
-	plain, err := format.EncodeConfigBody(body)
+	sealedBody, err := sealConfigBody(key, repoID, pol, o.Chunker, o.PackSize, comp)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +211,7 @@ func Init(ctx context.Context, be backend.Backend, o InitOptions) (*Repo, error)
 		ID:         repoID,
 		Encryption: o.Encryption,
 		AEAD:       string(o.Suite),
-		Body:       key.Seal(nil, plain, configAD(repoID)),
+		Body:       sealedBody,
 	}
 	cfgBytes, err := format.EncodeConfigHeader(hdr)
 	if err != nil {

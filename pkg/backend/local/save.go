@@ -52,14 +52,10 @@ func (l *Local) Save(ctx context.Context, h backend.Handle, data []byte) error {
 
 // save is one attempt of Save. It returns errNoDir if dir does not exist.
 func (l *Local) save(ctx context.Context, dir, name string, data []byte) error {
-	tmp, err := createTemp(dir)
-	if errors.Is(err, errNoDir) {
+	tmpName, err := writeTemp(ctx, dir, name, data)
+	if err != nil {
 		return err
 	}
-	if err != nil {
-		return fmt.Errorf("save %s: %w", name, err)
-	}
-	tmpName := tmp.Name()
 	linked := false
 	defer func() {
 		if !linked {
@@ -68,21 +64,6 @@ func (l *Local) save(ctx context.Context, dir, name string, data []byte) error {
 			_ = os.Remove(tmpName)
 		}
 	}()
-
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("save %s: %w", name, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("save %s: %w", name, err)
-	}
-
 	if err := os.Link(tmpName, name); err != nil {
 		return mapErr("save", name, err)
 	}
@@ -94,6 +75,34 @@ func (l *Local) save(ctx context.Context, dir, name string, data []byte) error {
 		return fmt.Errorf("save %s: %w", name, err)
 	}
 	return nil
+}
+
+// writeTemp writes data durably to a new temporary file in dir (for the
+// file name) and returns its path. It returns errNoDir if dir does not
+// exist; on any error the temporary file is removed.
+func writeTemp(ctx context.Context, dir, name string, data []byte) (string, error) {
+	tmp, err := createTemp(dir)
+	if errors.Is(err, errNoDir) {
+		return "", err
+	}
+	if err != nil {
+		return "", fmt.Errorf("save %s: %w", name, err)
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return "", fmt.Errorf("save %s: %w", name, err)
+	}
+	return tmp.Name(), nil
 }
 
 // createTemp creates a new temporary file in dir, exclusively and with

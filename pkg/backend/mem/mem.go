@@ -45,10 +45,7 @@ func (m *Mem) Save(ctx context.Context, h backend.Handle, data []byte) error {
 	if err := check(ctx, "save", h); err != nil {
 		return err
 	}
-	buf := bytes.Clone(data)
-	if buf == nil {
-		buf = []byte{}
-	}
+	buf := cloneData(data)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.files[h]; ok {
@@ -141,3 +138,24 @@ func (m *Mem) Remove(ctx context.Context, h backend.Handle) error {
 
 // Close does nothing and returns nil; the stored files stay available.
 func (m *Mem) Close() error { return nil }
+
+// Replace sets the content of h to a copy of data, whether or not h
+// exists (the local backend's Replace contract).
+func (m *Mem) Replace(ctx context.Context, h backend.Handle, data []byte) error {
+	if err := check(ctx, "replace", h); err != nil {
+		return err
+	}
+	buf := cloneData(data)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.files[h] = buf
+	return nil
+}
+
+// cloneData copies data, as a non-nil slice.
+func cloneData(data []byte) []byte {
+	if buf := bytes.Clone(data); buf != nil {
+		return buf
+	}
+	return []byte{}
+}
