@@ -3,10 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"maps"
+	mrand "math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gobak/gobak/pkg/archive"
 	"github.com/gobak/gobak/pkg/id"
@@ -344,4 +352,101 @@ func TestRepairHealthy(t *testing.T) {
 	if after := repoSnapshot(t, r.repo); after != before {
 		t.Errorf("repair of a healthy repository changed it")
 	}
+}
+
+// TestRepairKilled kills check --repair at random moments. After every
+// kill each archive's undamaged files still extract byte-exact, and a
+// repair run to the end leaves a repository that checks clean, with every
+// archive once.
+func TestRepairKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills many repairs")
+	}
+	t.Parallel()
+	r := newRepairRepo(t)
+	names := []string{"a", "b"}
+	for _, n := range []string{"c", "d", "e", "f"} {
+		res := r.c.runWith(runOpts{dir: r.src, env: map[string]string{"GOBAK_PASSPHRASE": pass}}, "create", r.repo+"::"+n, ".")
+		if res.code != exitOK {
+			t.Fatalf("create %s:\n%s", n, res)
+		}
+		names = append(names, n)
+	}
+	// Damage: victim.bin's blob and dir/sub's tree trade bytes; an index
+	// file and a pack trailer are damaged too.
+	pa, offA, nA := r.victimPack(t)
+	pb, offB, _ := r.blobFile(t, r.subTree(t))
+	flipAt(t, pa, offA+nA/2)
+	flipAt(t, pb, offB+3)
+	flipAt(t, pb, -20)
+	lost := map[string]bool{"victim.bin": true, "dir/sub/a.txt": true, "dir/sub/b.bin": true}
+	snapshot := r.c.path("snapshot")
+	copyDir(t, r.repo, snapshot)
+
+	round := func(i int) (*repairRepo, *cli) {
+		work := r.c.path(fmt.Sprintf("work%d", i))
+		copyDir(t, snapshot, work)
+		cc := r.c.with(t)
+		cc.vars = maps.Clone(cc.vars)
+		cc.vars["GOBAK_CACHE_DIR"] = r.c.path(fmt.Sprintf("cache%d", i))
+		cc.vars["GOBAK_PASSPHRASE"] = pass
+		return &repairRepo{checkRepo: &checkRepo{c: cc, repo: work, victim: r.victim}, src: r.src, files: r.files}, cc
+	}
+	repairCmd := func(cc *cli, work string) *exec.Cmd {
+		cmd := exec.Command(gobakBin, "check", "--repair", "--yes", "--verify-data", work)
+		for k, v := range cc.vars {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		return cmd
+	}
+	// Time an uninterrupted repair.
+	rr, cc := round(0)
+	start := time.Now()
+	if out, err := repairCmd(cc, rr.repo).CombinedOutput(); err == nil || !strings.Contains(string(out), "data was lost") {
+		t.Fatalf("repair: %v\n%s", err, out)
+	}
+	elapsed := time.Since(start)
+
+	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	kills := 0
+	for i := 1; kills < 12; i++ {
+		if i == 60 {
+			t.Fatalf("only %d repairs killed in %d rounds", kills, i)
+		}
+		rr, cc := round(i)
+		for k := 0; k < 1+i%2; k++ {
+			cmd := repairCmd(cc, rr.repo)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2*time.Millisecond + time.Duration(rng.Int64N(int64(elapsed))))
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			var ee *exec.ExitError
+			if err := cmd.Wait(); errors.As(err, &ee) && ee.ExitCode() == -1 {
+				kills++
+			}
+			for _, n := range names {
+				rr.extractAndCompare(t, n, lost)
+			}
+		}
+		res := cc.runWith(runOpts{}, "check", "--repair", "--yes", "--verify-data", rr.repo)
+		if res.code != exitOK && res.code != exitWarning {
+			t.Fatalf("round %d: repair after kills:\n%s", i, res)
+		}
+		rr.check(t, exitOK, "--verify-data")
+		list := cc.runWith(runOpts{}, "list", "--short", rr.repo)
+		if got := strings.Fields(list.stdout); !slices.Equal(got, names) {
+			t.Errorf("round %d: archives %q, want %q\n%s", i, got, names, list)
+		}
+		for _, n := range names {
+			if x := rr.extractAndCompare(t, n, lost); x.code != exitWarning {
+				t.Errorf("round %d: extract %s: want the damaged files reported\n%s", i, n, x)
+			}
+		}
+		if t.Failed() {
+			return
+		}
+		_ = os.RemoveAll(rr.repo)
+	}
+	t.Logf("%d repairs killed, delays up to %v", kills, elapsed)
 }

@@ -27,4 +27,16 @@
 //
 // Check only reads: it never writes, renames or deletes a file. The caller
 // should hold a shared lock (repo.AcquireLock) while it runs.
+//
+// # Repair
+//
+// Repair (check --repair) runs Check and then fixes what it found, under an
+// exclusive lock: it rebuilds the index files from the pack trailers,
+// replaces damaged packs by packs holding the blobs that still verify
+// (repo.Salvage), deletes archive records that cannot be read, and
+// rewrites archives that reference lost blobs so that healthy data stays
+// restorable: lost file data becomes holes listed in the node's Damaged
+// ranges, lost directories become empty (archive.Repairer). Every step
+// writes the new files before it deletes the old ones, so a repair that is
+// killed can be run again.
 package check

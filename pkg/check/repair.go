@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gobak/gobak/pkg/archive"
@@ -174,6 +175,10 @@ func repairRepository(ctx context.Context, r *repo.Repo, found []Problem, res *R
 	return nil
 }
 
+// replacesMarker names, in a rewritten record's warnings, the record it
+// replaces.
+const replacesMarker = "replaces archive record "
+
 // maxLostWarnings bounds the lost paths listed in a rewritten record.
 const maxLostWarnings = 100
 
@@ -194,6 +199,30 @@ func repairArchives(ctx context.Context, r *repo.Repo, res *RepairResult, o Repa
 		res.RecordsDeleted = append(res.RecordsDeleted, aid)
 		o.Log(fmt.Sprintf("deleted archive record %s: it cannot be read (%v)", aid.Short(), bad[aid]))
 	}
+	// A repair killed between saving a rewritten record and deleting the
+	// old one left both: finish the replacement.
+	var kept []archive.Entry
+	replaced := id.NewSet()
+	for _, e := range list {
+		for _, w := range e.Record.Warnings {
+			if i := strings.Index(w, replacesMarker); strings.HasPrefix(w, "check --repair ") && i >= 0 {
+				if old, err := id.Parse(strings.TrimSpace(w[i+len(replacesMarker):])); err == nil && old != e.ID {
+					replaced.Insert(old)
+				}
+			}
+		}
+	}
+	for _, e := range list {
+		if !replaced.Has(e.ID) {
+			kept = append(kept, e)
+			continue
+		}
+		if err := r.DeleteArchive(ctx, e.ID); err != nil {
+			return fmt.Errorf("repair: %w", err)
+		}
+		o.Log(fmt.Sprintf("deleted archive record %s of %q: an earlier repair replaced it", e.ID.Short(), e.Record.Name))
+	}
+	list = kept
 	present := func(b id.ID, rawLen uint64) (bool, error) {
 		loc, ok, err := r.Lookup(b)
 		if err != nil || !ok {
@@ -214,6 +243,7 @@ func repairArchives(ctx context.Context, r *repo.Repo, res *RepairResult, o Repa
 		rec := *e.Record
 		rec.Tree = tree[:]
 		rec.Warnings = append([]string(nil), rec.Warnings...)
+		rec.Warnings = append(rec.Warnings, fmt.Sprintf("check --repair %s: %s%s", stamp, replacesMarker, e.ID))
 		for i, l := range lost {
 			if i == maxLostWarnings {
 				rec.Warnings = append(rec.Warnings, fmt.Sprintf("check --repair %s: and %d more", stamp, len(lost)-i))
