@@ -72,10 +72,15 @@ func (a *app) runRepair(ctx context.Context, loc location, o check.Options, out 
 	s.repo, err = repo.Open(ctx, be, opts)
 	if errors.Is(err, repo.ErrDamaged) {
 		out.problem(check.Problem{Severity: check.Damage, Kind: check.KindConfig, Message: oneLine(tidy(err.Error()))})
-		if rerr := repo.RepairConfig(ctx, be, repo.ConfigRepairOptions{Options: opts}); rerr != nil {
+		done, rerr := repo.RepairConfig(ctx, be, repo.ConfigRepairOptions{Options: opts})
+		if rerr != nil {
 			return repoError(loc.String(), rerr)
 		}
-		log("rewrote the config: its sealed body was damaged; the chunker polynomial was lost, so the next backup stores most file data again (default chunker, pack size and compression)")
+		if done.SuiteFixed {
+			log("rewrote the config header: it named the wrong cipher; the sealed body was intact")
+		} else {
+			log("rewrote the config: its sealed body was damaged; the chunker polynomial was lost, so the next backup stores most file data again (default chunker, pack size and compression)")
+		}
 		s.repo, err = repo.Open(ctx, be, opts)
 	}
 	switch {

@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,17 +12,18 @@ import (
 )
 
 // ErrLostListing is reported by Extract for a directory whose listing a
-// repair found lost: it is restored empty.
-var ErrLostListing = errors.New("the directory's listing was lost (see check --repair); restored empty")
+// repair found lost, in whole or in part: what was lost is not restored.
+var ErrLostListing = errors.New("the directory's listing was lost in whole or in part (see check --repair); what it named is not restored")
 
 // Lost is one entry of an archive that a repair found damaged: a file with
 // byte ranges whose data is gone (now holes, listed in Node.Damaged), or a
-// directory whose listing is gone (now empty).
+// directory whose listing is gone in whole or in part.
 type Lost struct {
 	// Path is the entry's path in the archive, "/"-separated.
 	Path string
-	// Dir is true for a directory whose tree was lost.
-	Dir bool
+	// Dir is true for a directory whose tree (or a part of it) was lost;
+	// Partial says that the nodes of its other parts were kept.
+	Dir, Partial bool
 	// Bytes is how much of a file's content was lost (0 for Dir).
 	Bytes uint64
 }
@@ -29,25 +31,27 @@ type Lost struct {
 // Repairer rewrites archives so that they reference only blobs that
 // exist: file data that is lost becomes holes listed in Node.Damaged
 // (extracted as zeros, with a warning), and directories whose tree is lost
-// become empty. Trees are rewritten bottom-up, and each tree is rewritten
-// once however many archives share it. A Repairer is not safe for
-// concurrent use.
+// keep what can still be read of it and are marked damaged. Trees are
+// rewritten bottom-up, and each tree is rewritten once however many
+// archives share it. A Repairer is not safe for concurrent use.
 type Repairer struct {
 	ctx context.Context
 	cs  ChunkStore
-	// present reports whether blob b exists with plaintext size rawLen
-	// (rawLen is 0 when unknown, for trees and extent lists).
-	present func(b id.ID, rawLen uint64) (bool, error)
-	maxTree int
-	perList int
-	done    map[id.ID]*treeFix
+	// present reports whether blob b exists with plaintext size rawLen.
+	present    func(b id.ID, rawLen uint64) (bool, error)
+	isLoss     func(error) bool
+	maxTree    int
+	perList    int
+	done       map[id.ID]*treeFix
+	unreadable id.Set
 }
 
 // treeFix is the outcome of repairing one tree.
 type treeFix struct {
 	id   id.ID  // the tree to use instead (the same ID if unchanged)
 	lost []Lost // paths relative to the tree
-	gone bool   // the tree itself was lost (id is an empty tree)
+	// gone says the tree itself, or a part of it, was lost.
+	gone bool
 }
 
 // NewRepairer returns a Repairer that stores new trees and extent lists
@@ -55,16 +59,32 @@ type treeFix struct {
 // chunker's maximum) and asks present whether a data blob exists with the
 // given size. present returns an error only when it cannot tell (the
 // error ends the repair); a blob of another size counts as lost.
+//
+// A tree or extent list that loads but does not decode counts as lost; a
+// load error counts as lost only if the function set with SetLossCheck
+// says so (by default none does): any other load error ends the repair, so
+// that a failed read never passes for lost data.
 func NewRepairer(ctx context.Context, cs ChunkStore, maxTree int, present func(b id.ID, rawLen uint64) (bool, error)) *Repairer {
-	return &Repairer{ctx: ctx, cs: cs, present: present, maxTree: maxTree,
-		perList: min(maxExtentsInline, max(1, maxTree/extentBytes)), done: map[id.ID]*treeFix{}}
+	return &Repairer{ctx: ctx, cs: cs, present: present, isLoss: func(error) bool { return false }, maxTree: maxTree,
+		perList: min(maxExtentsInline, max(1, maxTree/extentBytes)), done: map[id.ID]*treeFix{}, unreadable: id.NewSet()}
 }
+
+// SetLossCheck sets the function that tells whether an error of
+// ChunkStore.LoadBlob means the blob is lost or damaged for good (for a
+// repository: not found, or failing authentication).
+func (p *Repairer) SetLossCheck(isLoss func(error) bool) { p.isLoss = isLoss }
+
+// Unreadable returns the tree blobs (trees, tree parts, extent lists)
+// found lost or damaged so far: a caller that keeps an index should drop
+// those still indexed, so that later backups store them again instead of
+// deduplicating against them.
+func (p *Repairer) Unreadable() id.Set { return p.unreadable }
 
 // Repair returns the root tree rec should have instead of its own, and
 // what was lost under it (paths relative to the root). changed is false
-// when nothing is lost, in which case the tree is rec's own. A tree that
-// cannot be loaded or decoded counts as lost. Errors are only those of
-// the context, of present, and of saving blobs.
+// when nothing is lost, in which case the tree is rec's own. Errors are
+// only those of the context, of present, of loads that are not a loss,
+// and of saving blobs.
 func (p *Repairer) Repair(rec *Record) (tree id.ID, lost []Lost, changed bool, err error) {
 	fix, err := p.tree(rec.TreeID())
 	if err != nil {
@@ -73,16 +93,74 @@ func (p *Repairer) Repair(rec *Record) (tree id.ID, lost []Lost, changed bool, e
 	return fix.id, fix.lost, fix.id != rec.TreeID(), nil
 }
 
+// load loads blob b. ok is false if it is lost (recorded as unreadable);
+// err is set for other failures.
+func (p *Repairer) load(b id.ID) (data []byte, ok bool, err error) {
+	data, err = p.cs.LoadBlob(p.ctx, b, nil)
+	switch {
+	case err == nil:
+		return data, true, nil
+	case p.ctx.Err() != nil:
+		return nil, false, p.ctx.Err()
+	case p.isLoss(err):
+		p.unreadable.Insert(b)
+		return nil, false, nil
+	}
+	return nil, false, fmt.Errorf("repair: %w", err)
+}
+
+// loadNodes loads the nodes of tree t, part by part; partial is true if a
+// part is lost, whole if the tree itself is.
+func (p *Repairer) loadNodes(t id.ID) (nodes []Node, partial, whole bool, err error) {
+	data, ok, err := p.load(t)
+	if err != nil || !ok {
+		return nil, false, err == nil, err
+	}
+	tr, err := DecodeTree(data)
+	if err != nil {
+		p.unreadable.Insert(t)
+		return nil, false, true, nil
+	}
+	if len(tr.Parts) == 0 {
+		return tr.Nodes, false, false, nil
+	}
+	for _, raw := range tr.Parts {
+		var pid id.ID
+		copy(pid[:], raw)
+		data, ok, err := p.load(pid)
+		if err != nil {
+			return nil, false, false, err
+		}
+		var part *Tree
+		if ok {
+			if part, err = DecodeTree(data); err != nil || len(part.Parts) != 0 {
+				p.unreadable.Insert(pid)
+				ok = false
+			}
+		}
+		if !ok {
+			partial = true
+			continue
+		}
+		nodes = append(nodes, part.Nodes...)
+	}
+	// Parts hold runs of consecutive names; keep the first of any name
+	// repeated by a damaged index.
+	slices.SortStableFunc(nodes, func(a, b Node) int { return bytes.Compare(a.Name, b.Name) })
+	nodes = slices.CompactFunc(nodes, func(a, b Node) bool { return bytes.Equal(a.Name, b.Name) })
+	return nodes, partial, false, nil
+}
+
 // tree repairs the tree t and the trees below it.
 func (p *Repairer) tree(t id.ID) (*treeFix, error) {
 	if f, ok := p.done[t]; ok {
 		return f, nil
 	}
-	nodes, err := LoadTree(p.ctx, p.cs, t)
+	nodes, partial, whole, err := p.loadNodes(t)
 	if err != nil {
-		if err := p.ctx.Err(); err != nil {
-			return nil, err
-		}
+		return nil, err
+	}
+	if whole {
 		empty, err := SplitTree(nil, p.maxTree, p.saveTree)
 		if err != nil {
 			return nil, fmt.Errorf("repair: save empty tree: %w", err)
@@ -91,8 +169,11 @@ func (p *Repairer) tree(t id.ID) (*treeFix, error) {
 		p.done[t] = f
 		return f, nil
 	}
-	f := &treeFix{id: t}
-	changed := false
+	f := &treeFix{id: t, gone: partial}
+	changed := partial
+	if partial {
+		f.lost = append(f.lost, Lost{Dir: true, Partial: true})
+	}
 	for i := range nodes {
 		n := &nodes[i]
 		name := string(n.Name)
@@ -138,66 +219,6 @@ func joinPath(dir, rel string) string {
 		return dir
 	}
 	return dir + "/" + rel
-}
-
-// file replaces the lost extents of a file node by holes, records them in
-// n.Damaged, and returns how many bytes were lost.
-func (p *Repairer) file(n *Node) (uint64, error) {
-	ex, err := Extents(p.ctx, p.cs, n)
-	if err != nil {
-		if err := p.ctx.Err(); err != nil {
-			return 0, err
-		}
-		// The extent list is lost: so is the whole content.
-		n.ContentParts, n.Content = nil, nil
-		if n.Size > 0 {
-			n.Content = []Extent{HoleExtent(n.Size)}
-		}
-		n.Damaged = []uint64{0, n.Size}
-		return max(n.Size, 1), nil
-	}
-	var lost, off uint64
-	var ranges []uint64
-	out := slices.Clone(ex)
-	for i, e := range ex {
-		if !e.IsHole() {
-			ok, err := p.present(e.BlobID(), e.Size)
-			if err != nil {
-				return 0, err
-			}
-			if !ok {
-				out[i] = HoleExtent(e.Size)
-				lost += e.Size
-				if k := len(ranges); k > 0 && ranges[k-1] == off {
-					ranges[k-1] = off + e.Size
-				} else {
-					ranges = append(ranges, off, off+e.Size)
-				}
-			}
-		}
-		off += e.Size
-	}
-	if lost == 0 {
-		return 0, nil
-	}
-	n.Damaged = mergeRanges(append(slices.Clone(n.Damaged), ranges...))
-	n.Content, n.ContentParts = nil, nil
-	if len(out) <= p.perList {
-		n.Content = out
-		return lost, nil
-	}
-	for i := 0; i < len(out); i += p.perList {
-		data, err := EncodeExtentList(out[i:min(i+p.perList, len(out))])
-		if err != nil {
-			return 0, fmt.Errorf("repair: %q: %w", n.Name, err)
-		}
-		b, err := p.saveTree(data)
-		if err != nil {
-			return 0, fmt.Errorf("repair: %q: save extent list: %w", n.Name, err)
-		}
-		n.ContentParts = append(n.ContentParts, append([]byte(nil), b[:]...))
-	}
-	return lost, nil
 }
 
 // DamagedRanges renders Node.Damaged as "bytes 0-4095, 8192-12287" (at

@@ -114,6 +114,13 @@ func Repair(ctx context.Context, r *repo.Repo, o RepairOptions, report func(Prob
 		res.After = before
 		return res, nil
 	}
+	if before.Packs > 0 && before.PacksTrailer == 0 && before.IndexedBlobs == 0 {
+		return res, fmt.Errorf("repair: %w: no pack trailer and no index file authenticates with this key; "+
+			"refusing to change anything (is the config damaged, or is this the key of another repository?)", repo.ErrDamaged)
+	}
+	if !o.VerifyData && o.Subset == nil {
+		o.Log("without --verify-data, blobs whose content is damaged are not found; run check --repair --verify-data to find and drop them")
+	}
 	if err := repairRepository(ctx, r, found, res, o.Log); err != nil {
 		return res, err
 	}
@@ -162,6 +169,12 @@ func repairRepository(ctx context.Context, r *repo.Repo, found []Problem, res *R
 	if err != nil {
 		return fmt.Errorf("repair: %w", err)
 	}
+	logSalvage(sv, log)
+	return nil
+}
+
+// logSalvage logs what Salvage did.
+func logSalvage(sv *repo.SalvageResult, log func(string)) {
 	if sv.PacksRewritten > 0 {
 		log(fmt.Sprintf("replaced %s: %s verified and copied into %s, %s lost",
 			plural(sv.PacksRewritten, "damaged pack"), plural(sv.BlobsKept, "blob"), plural(sv.PacksWritten, "new pack"), plural(len(sv.Dropped), "blob")))
@@ -172,7 +185,6 @@ func repairRepository(ctx context.Context, r *repo.Repo, found []Problem, res *R
 	for _, p := range sv.OrphansDeleted {
 		log(fmt.Sprintf("deleted pack %s: no index names it and its trailer cannot be read", p.Short()))
 	}
-	return nil
 }
 
 // replacesMarker names, in a rewritten record's warnings, the record it
@@ -184,13 +196,19 @@ const maxLostWarnings = 100
 
 // repairArchives deletes unreadable archive records and rewrites the
 // archives that reference lost blobs.
-func repairArchives(ctx context.Context, r *repo.Repo, res *RepairResult, o RepairOptions) error {
+func repairArchives(ctx context.Context, r *repo.Repo, res *RepairResult, o RepairOptions) (err error) {
 	list, bad, err := archive.ListArchives(ctx, r)
 	if err != nil {
 		return fmt.Errorf("repair: list archives: %w", err)
 	}
 	for _, aid := range sortedKeys(bad) {
-		if !errors.Is(bad[aid], repo.ErrDamaged) && !errors.Is(bad[aid], archive.ErrMalformed) {
+		if errors.Is(bad[aid], archive.ErrMalformed) {
+			// Authentic, but not readable by this version: not damage
+			// that deleting would repair.
+			o.Log(fmt.Sprintf("kept archive record %s: it is authentic but cannot be decoded (%v); a newer gobak may read it", aid.Short(), bad[aid]))
+			continue
+		}
+		if !errors.Is(bad[aid], repo.ErrDamaged) {
 			return fmt.Errorf("repair: archive record %s: %w", aid.Short(), bad[aid])
 		}
 		if err := r.DeleteArchive(ctx, aid); err != nil {
@@ -231,6 +249,14 @@ func repairArchives(ctx context.Context, r *repo.Repo, res *RepairResult, o Repa
 		return rawLen == 0 || uint64(loc.RawLength) == rawLen, nil
 	}
 	rp := archive.NewRepairer(ctx, r, int(r.Config().Chunker.Max), present)
+	rp.SetLossCheck(func(err error) bool {
+		return errors.Is(err, repo.ErrDamaged) || errors.Is(err, repo.ErrBlobNotFound)
+	})
+	defer func() {
+		if err == nil {
+			err = dropUnreadable(ctx, r, rp.Unreadable(), res, o.Log)
+		}
+	}()
 	stamp := o.Now().Format("2006-01-02 15:04:05")
 	for _, e := range list {
 		tree, lost, changed, err := rp.Repair(e.Record)
@@ -266,6 +292,36 @@ func repairArchives(ctx context.Context, r *repo.Repo, res *RepairResult, o Repa
 		for _, l := range lost {
 			o.Log(fmt.Sprintf("archive %q: %s", rec.Name, lostText(l)))
 		}
+	}
+	return nil
+}
+
+// dropUnreadable salvages the packs of the tree blobs the archive repair
+// could not read but that are still indexed (damage the check only saw
+// when it decoded them), so that later backups store them again.
+func dropUnreadable(ctx context.Context, r *repo.Repo, blobs id.Set, res *RepairResult, log func(string)) error {
+	packs := id.NewSet()
+	for b := range blobs {
+		loc, ok, err := r.Lookup(b)
+		if err != nil {
+			return fmt.Errorf("repair: %w", err)
+		}
+		if ok {
+			packs.Insert(loc.Pack)
+		}
+	}
+	if len(packs) == 0 {
+		return nil
+	}
+	sv, err := r.Salvage(ctx, packs, nil)
+	if err != nil {
+		return fmt.Errorf("repair: %w", err)
+	}
+	logSalvage(sv, log)
+	if res.Salvaged == nil {
+		res.Salvaged = sv
+	} else {
+		res.Salvaged.Dropped = append(res.Salvaged.Dropped, sv.Dropped...)
 	}
 	return nil
 }

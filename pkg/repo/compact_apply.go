@@ -280,11 +280,35 @@ func (r *Repo) saveRawPack(ctx context.Context, pk *rawPacker) (newPack, error) 
 	pk.buf = r.key.Seal(pk.buf, trailer, adTrailer)
 	pk.buf = binary.LittleEndian.AppendUint32(pk.buf, uint32(len(pk.buf)-n))
 	packID := id.Hash(pk.buf)
-	err := r.be.Save(ctx, backend.Handle{Type: backend.PackFile, Name: packID.String()}, pk.buf)
-	if err != nil && !errors.Is(err, backend.ErrExist) {
-		return newPack{}, fmt.Errorf("compact: save pack %s: %w", packID.Short(), err)
+	h := backend.Handle{Type: backend.PackFile, Name: packID.String()}
+	err := r.be.Save(ctx, h, pk.buf)
+	if errors.Is(err, backend.ErrExist) {
+		// The same bytes as an existing pack (sealing is deterministic
+		// with encryption "none"): fine if that file is intact, but it
+		// may be the damaged pack being salvaged, with its original name.
+		err = r.restoreIfDamaged(ctx, h, packID, pk.buf)
+	}
+	if err != nil {
+		return newPack{}, fmt.Errorf("save pack %s: %w", packID.Short(), err)
 	}
 	return newPack{IndexPack: format.IndexPack{ID: packID, Blobs: pk.blobs}, size: int64(len(pk.buf))}, nil
+}
+
+// restoreIfDamaged checks that the existing file h holds data (whose hash
+// is want), and atomically replaces it with data if it does not.
+func (r *Repo) restoreIfDamaged(ctx context.Context, h backend.Handle, want id.ID, data []byte) error {
+	old, err := backend.ReadAll(ctx, r.be, h)
+	if err != nil {
+		return err
+	}
+	if id.Hash(old) == want {
+		return nil
+	}
+	rp, ok := r.be.(replacer)
+	if !ok {
+		return fmt.Errorf("%w: the existing pack is damaged and this backend cannot replace it", ErrDamaged)
+	}
+	return rp.Replace(ctx, h, data)
 }
 
 // writeCompactIndex writes index files naming the new packs and every kept

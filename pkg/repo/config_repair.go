@@ -35,73 +35,124 @@ type replacer interface {
 	Replace(ctx context.Context, h backend.Handle, data []byte) error
 }
 
-// RepairConfig rewrites the config file of the repository on be when its
-// header is readable but its sealed body is damaged (Open fails with
+// ConfigRepair says what RepairConfig changed.
+type ConfigRepair struct {
+	// SuiteFixed is set when the body was intact but the header named
+	// the wrong cipher; the header now names the one that opens the body.
+	SuiteFixed bool
+	// BodyRebuilt is set when the body was damaged and was rebuilt (with
+	// a new chunker polynomial).
+	BodyRebuilt bool
+}
+
+// RepairConfig repairs the config file of the repository on be when its
+// header is readable but the body does not open (Open fails with
 // ErrDamaged). The key must unlock: it is bound to the repository ID in the
-// header, so a key that unlocks proves the header's ID is intact. The new
-// body keeps the repository ID, encryption and cipher, and gets the given
-// chunker sizes, pack size and compression and a new random chunker
-// polynomial (the old one is lost with the body). Existing archives are
-// unaffected; the next backup stores most file data again, because chunk
-// boundaries move with the polynomial.
+// header, so a key that unlocks proves the header's ID is intact.
 //
-// It returns ErrConfigIntact if the body opens and validates, an error
-// wrapping ErrDamaged if the header itself is damaged (the repository ID or
-// cipher is unknown: restore the config file from a copy), and the errors
-// of Open for a missing or wrong key. The caller must hold an exclusive
-// lock. On the local backend the file is replaced atomically; on others it
-// is removed and saved again.
-func RepairConfig(ctx context.Context, be backend.Backend, o ConfigRepairOptions) error {
+// If the body opens with another cipher than the header names (the header
+// is not authenticated, the body is), only the header's cipher is
+// corrected. Otherwise the body is damaged and is rebuilt: it keeps the
+// repository ID, encryption and cipher, and gets the given chunker sizes,
+// pack size and compression and a new random chunker polynomial (the old
+// one is lost with the body). Existing archives are unaffected; the next
+// backup stores most file data again, because chunk boundaries move with
+// the polynomial.
+//
+// It returns ErrConfigIntact if the config opens and validates, an error
+// wrapping ErrDamaged if the header itself is unreadable or names an
+// unknown cipher (restore the config file from a copy), and the errors of
+// Open for a missing or wrong key. The caller must hold an exclusive lock.
+// On the local backend the file is replaced atomically; on others it is
+// removed and saved again.
+func RepairConfig(ctx context.Context, be backend.Backend, o ConfigRepairOptions) (ConfigRepair, error) {
+	var done ConfigRepair
 	o.setDefaults()
 	o.Passphrase = memoPassphrase(o.Passphrase)
 	hdr, err := readConfigHeader(ctx, be)
 	if err != nil {
-		return fmt.Errorf("repair config: %w (the header cannot be rebuilt: restore the config file from a copy)", err)
+		return done, fmt.Errorf("repair config: %w (the header cannot be rebuilt: restore the config file from a copy)", err)
+	}
+	if hdr.Encryption == format.EncNone {
+		// A header damaged into "none" would make the public key look
+		// right and every real blob look damaged.
+		n := 0
+		err := be.List(ctx, backend.KeyFile, func(backend.FileInfo) error { n++; return nil })
+		if err != nil {
+			return done, fmt.Errorf("repair config: %w", err)
+		}
+		if n > 0 {
+			return done, fmt.Errorf("repair config: %w: the header says encryption none, but the repository has %d key files (restore the config file from a copy)", ErrDamaged, n)
+		}
 	}
 	r := &Repo{be: be, opts: o.Options}
 	mk, err := r.unlock(ctx, hdr)
 	if err != nil {
-		return err
+		return done, err
 	}
 	suite, err := crypto.ParseSuite(hdr.AEAD)
 	if err != nil {
-		return fmt.Errorf("repair config: %w: %v", ErrDamaged, err)
+		return done, fmt.Errorf("repair config: %w: %v (restore the config file from a copy)", ErrDamaged, err)
+	}
+	for i, s := range []crypto.Suite{suite, crypto.AES256GCM, crypto.ChaCha20Poly1305, crypto.None} {
+		if i > 0 && s == suite {
+			continue
+		}
+		key, err := crypto.NewKey(mk, s)
+		if err != nil {
+			continue
+		}
+		plain, err := key.Open(nil, hdr.Body, configAD(hdr.ID))
+		if err != nil {
+			continue
+		}
+		body, err := format.DecodeConfigBody(plain)
+		if err != nil || key.BlobID(idKeyCheckInput) != body.IDKeyCheck {
+			continue
+		}
+		if _, err := configFrom(hdr, body, s); err != nil {
+			continue
+		}
+		if s == suite {
+			return done, ErrConfigIntact
+		}
+		hdr.AEAD = string(s)
+		done.SuiteFixed = true
+		return done, writeConfig(ctx, be, hdr)
 	}
 	key, err := crypto.NewKey(mk, suite)
 	if err != nil {
-		return fmt.Errorf("repair config: %w", err)
-	}
-	if plain, err := key.Open(nil, hdr.Body, configAD(hdr.ID)); err == nil {
-		body, err := format.DecodeConfigBody(plain)
-		if err == nil && key.BlobID(idKeyCheckInput) == body.IDKeyCheck {
-			if _, err := configFrom(hdr, body, suite); err == nil {
-				return ErrConfigIntact
-			}
-		}
+		return done, fmt.Errorf("repair config: %w", err)
 	}
 	if o.Compression == "" {
 		o.Compression = compress.Default().String()
 	}
 	comp, err := compress.ParseSpec(o.Compression)
 	if err != nil {
-		return fmt.Errorf("repair config: %w", err)
+		return done, fmt.Errorf("repair config: %w", err)
 	}
 	if o.Chunker == (chunker.Params{}) {
 		o.Chunker = chunker.DefaultParams()
 	}
 	if err := o.Chunker.Validate(); err != nil {
-		return fmt.Errorf("repair config: %w", err)
+		return done, fmt.Errorf("repair config: %w", err)
 	}
 	if o.PackSize == 0 {
 		o.PackSize = DefaultPackSize
 	}
 	pol, err := chunker.RandomPolynomial()
 	if err != nil {
-		return fmt.Errorf("repair config: chunker polynomial: %w", err)
+		return done, fmt.Errorf("repair config: chunker polynomial: %w", err)
 	}
 	if hdr.Body, err = sealConfigBody(key, hdr.ID, pol, o.Chunker, o.PackSize, comp); err != nil {
-		return fmt.Errorf("repair config: %w", err)
+		return done, fmt.Errorf("repair config: %w", err)
 	}
+	done.BodyRebuilt = true
+	return done, writeConfig(ctx, be, hdr)
+}
+
+// writeConfig replaces the config file with hdr.
+func writeConfig(ctx context.Context, be backend.Backend, hdr *format.ConfigHeader) error {
 	data, err := format.EncodeConfigHeader(hdr)
 	if err != nil {
 		return fmt.Errorf("repair config: %w", err)
@@ -117,7 +168,7 @@ func RepairConfig(ctx context.Context, be backend.Backend, o ConfigRepairOptions
 		return fmt.Errorf("repair config: %w", err)
 	}
 	if err := be.Save(ctx, h, data); err != nil {
-		return fmt.Errorf("repair config: %w (the repository has no config file now: run the repair again)", err)
+		return fmt.Errorf("repair config: %w (the repository has no config file now: restore it from a copy)", err)
 	}
 	return nil
 }

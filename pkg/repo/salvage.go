@@ -10,6 +10,7 @@ import (
 	"github.com/gobak/gobak/pkg/backend"
 	"github.com/gobak/gobak/pkg/id"
 	"github.com/gobak/gobak/pkg/index"
+	"github.com/gobak/gobak/pkg/repo/internal/format"
 )
 
 // SalvageResult reports what Salvage did.
@@ -105,20 +106,19 @@ func (r *Repo) Salvage(ctx context.Context, damaged id.Set, progress func(done, 
 }
 
 // salvageBlobs copies the blobs of the packs to repack that verify into
-// new packs and records the others as dropped.
+// new packs and records the others as dropped. Every copy of a blob that
+// an index file places in those packs is tried, so a blob with a good copy
+// in any of them is kept; a blob whose copies all fail is dropped, unless
+// a pack that is kept also holds it.
 func (r *Repo) salvageBlobs(ctx context.Context, plan *compactPlan, res *SalvageResult, progress func(int, int)) ([]newPack, error) {
-	var todo []index.Entry
-	err := r.cache.ForEachBlob(func(e index.Entry) error {
-		if plan.repack.Has(e.Pack) {
-			todo = append(todo, e)
-		}
-		return nil
-	})
+	todo, err := r.packEntries(ctx, plan.repack)
 	if err != nil {
-		return nil, fmt.Errorf("salvage: %w", err)
+		return nil, err
 	}
 	sortByPack(todo)
 	pc := &packCopier{r: r, ctx: ctx}
+	copied := id.NewSet()
+	failed := map[id.ID]index.Entry{}
 	var plain []byte
 	done := 0
 	for start := 0; start < len(todo); {
@@ -136,18 +136,22 @@ func (r *Repo) salvageBlobs(ctx context.Context, plan *compactPlan, res *Salvage
 			return nil, err
 		}
 		for _, e := range group {
+			if copied.Has(e.ID) {
+				continue
+			}
 			if int64(e.Offset)+int64(e.Length) > int64(len(data)) {
-				res.Dropped = append(res.Dropped, e)
+				failed[e.ID] = e
 				continue
 			}
 			sealed := data[e.Offset : e.Offset+e.Length]
 			if plain, err = r.openBlob(e.ID, e.Location, sealed, plain); err != nil {
-				res.Dropped = append(res.Dropped, e)
+				failed[e.ID] = e
 				continue
 			}
 			if err := pc.add(e, sealed); err != nil {
 				return nil, err
 			}
+			copied.Insert(e.ID)
 			res.BlobsKept++
 		}
 		done++
@@ -157,8 +161,72 @@ func (r *Repo) salvageBlobs(ctx context.Context, plan *compactPlan, res *Salvage
 	if err != nil {
 		return nil, err
 	}
+	if len(failed) > 0 {
+		// A blob whose copies here all fail may have one in a kept pack.
+		err := r.forIndexedPacks(ctx, func(p format.IndexPack) {
+			if plan.repack.Has(p.ID) || plan.orphans.Has(p.ID) || plan.sizes[p.ID] <= 0 {
+				return
+			}
+			for _, b := range p.Blobs {
+				delete(failed, b.ID)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	for b, e := range failed {
+		if !copied.Has(b) {
+			res.Dropped = append(res.Dropped, e)
+		}
+	}
+	slices.SortFunc(res.Dropped, func(a, b index.Entry) int { return a.ID.Compare(b.ID) })
 	progress(len(plan.repack), len(plan.repack))
 	return out, nil
+}
+
+// packEntries returns the entries that the readable index files give for
+// the packs in packs.
+func (r *Repo) packEntries(ctx context.Context, packs id.Set) ([]index.Entry, error) {
+	var out []index.Entry
+	err := r.forIndexedPacks(ctx, func(p format.IndexPack) {
+		if !packs.Has(p.ID) {
+			return
+		}
+		for _, b := range p.Blobs {
+			out = append(out, index.Entry{ID: b.ID, Location: index.Location{Pack: p.ID, Type: b.Type, Offset: b.Offset, Length: b.Length, RawLength: b.RawLength}})
+		}
+	})
+	return out, err
+}
+
+// forIndexedPacks calls fn for every pack the readable index files name,
+// once per pack (with the entries of the first file naming it).
+func (r *Repo) forIndexedPacks(ctx context.Context, fn func(format.IndexPack)) error {
+	files, err := r.listIDs(ctx, backend.IndexFile)
+	if err != nil {
+		return fmt.Errorf("salvage: %w", err)
+	}
+	seen := id.NewSet()
+	for _, f := range files.Sorted() {
+		ix, err := r.LoadIndexFile(ctx, f)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errors.Is(err, ErrDamaged) || errors.Is(err, backend.ErrNotExist) {
+				continue
+			}
+			return fmt.Errorf("salvage: %w", err)
+		}
+		for _, p := range ix.Packs {
+			if !seen.Has(p.ID) {
+				seen.Insert(p.ID)
+				fn(p)
+			}
+		}
+	}
+	return nil
 }
 
 // readPackFile reads as much of a pack as exists; a missing pack reads as

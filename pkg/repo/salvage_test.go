@@ -168,7 +168,7 @@ func TestRepairConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	ro := ConfigRepairOptions{Options: o}
-	if err := RepairConfig(ctx, be, ro); !errors.Is(err, ErrConfigIntact) {
+	if _, err := RepairConfig(ctx, be, ro); !errors.Is(err, ErrConfigIntact) {
 		t.Fatalf("RepairConfig of an intact config: %v", err)
 	}
 	cfgPath := filepath.Join(dir, "config")
@@ -183,8 +183,8 @@ func TestRepairConfig(t *testing.T) {
 	if _, err := Open(ctx, be, o); !errors.Is(err, ErrDamaged) {
 		t.Fatalf("Open of a damaged config: %v", err)
 	}
-	if err := RepairConfig(ctx, be, ro); err != nil {
-		t.Fatalf("RepairConfig: %v", err)
+	if done, err := RepairConfig(ctx, be, ro); err != nil || !done.BodyRebuilt || done.SuiteFixed {
+		t.Fatalf("RepairConfig: %+v, %v", done, err)
 	}
 	r2 := reopen(t, dir, o)
 	c := r2.Config()
@@ -196,7 +196,7 @@ func TestRepairConfig(t *testing.T) {
 
 	// A damaged header cannot be repaired.
 	editFile(t, cfgPath, func([]byte) []byte { return append([]byte("x"), orig[1:]...) })
-	err = RepairConfig(ctx, be, ro)
+	_, err = RepairConfig(ctx, be, ro)
 	if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "restore the config file") {
 		t.Errorf("RepairConfig of a damaged header: %v", err)
 	}
