@@ -74,6 +74,9 @@ func (x *extractor) file(ctx context.Context, parent *xDir, name, dest string, p
 				x.warn(p, fmt.Errorf("hard link to %q: %w", first, err), &x.stats.Failed)
 			} else {
 				x.count(&x.stats.Hardlinks, 1)
+				if len(n.Damaged) > 0 {
+					x.warn(p, fmt.Errorf("%w: %s (hard link to %q)", ErrDamagedData, DamagedRanges(n.Damaged), first), &x.stats.Damaged)
+				}
 			}
 			return nil
 		}

@@ -44,6 +44,7 @@ type Repairer struct {
 	perList    int
 	done       map[id.ID]*treeFix
 	unreadable id.Set
+	dryRun     bool
 }
 
 // treeFix is the outcome of repairing one tree.
@@ -73,6 +74,11 @@ func NewRepairer(ctx context.Context, cs ChunkStore, maxTree int, present func(b
 // ChunkStore.LoadBlob means the blob is lost or damaged for good (for a
 // repository: not found, or failing authentication).
 func (p *Repairer) SetLossCheck(isLoss func(error) bool) { p.isLoss = isLoss }
+
+// SetDryRun makes the Repairer store nothing: new trees and extent lists
+// get their IDs but are not saved. A dry run finds what is lost (Repair's
+// lost list, Unreadable) without writing.
+func (p *Repairer) SetDryRun(dry bool) { p.dryRun = dry }
 
 // Unreadable returns the tree blobs (trees, tree parts, extent lists)
 // found lost or damaged so far: a caller that keeps an index should drop
@@ -117,6 +123,9 @@ func (p *Repairer) loadNodes(t id.ID) (nodes []Node, partial, whole bool, err er
 		return nil, false, err == nil, err
 	}
 	tr, err := DecodeTree(data)
+	if errors.Is(err, ErrNewerFormat) {
+		return nil, false, false, fmt.Errorf("repair: tree %s: %w", t.Short(), err)
+	}
 	if err != nil {
 		p.unreadable.Insert(t)
 		return nil, false, true, nil
@@ -133,7 +142,11 @@ func (p *Repairer) loadNodes(t id.ID) (nodes []Node, partial, whole bool, err er
 		}
 		var part *Tree
 		if ok {
-			if part, err = DecodeTree(data); err != nil || len(part.Parts) != 0 {
+			part, err = DecodeTree(data)
+			if errors.Is(err, ErrNewerFormat) {
+				return nil, false, false, fmt.Errorf("repair: tree part %s: %w", pid.Short(), err)
+			}
+			if err != nil || len(part.Parts) != 0 {
 				p.unreadable.Insert(pid)
 				ok = false
 			}
@@ -271,6 +284,9 @@ func mergeRanges(r []uint64) []uint64 {
 }
 
 func (p *Repairer) saveTree(data []byte) (id.ID, error) {
+	if p.dryRun {
+		return p.cs.BlobID(data), nil
+	}
 	b, _, err := p.cs.SaveBlob(p.ctx, id.TreeBlob, data)
 	return b, err
 }

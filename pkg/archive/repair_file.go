@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -25,7 +26,11 @@ func (p *Repairer) fileExtents(n *Node) (ex []Extent, gapStart, gapEnd uint64, o
 			return nil, 0, 0, false, err
 		}
 		if loaded {
-			if parts[i], err = DecodeExtentList(data); err != nil {
+			parts[i], err = DecodeExtentList(data)
+			if errors.Is(err, ErrNewerFormat) {
+				return nil, 0, 0, false, fmt.Errorf("repair: %q: extent list: %w", n.Name, err)
+			}
+			if err != nil {
 				p.unreadable.Insert(pid)
 				loaded = false
 			}

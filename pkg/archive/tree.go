@@ -16,6 +16,11 @@ const TreeVersion = 1
 // ErrMalformed is wrapped by errors of tree and record decoding.
 var ErrMalformed = errors.New("malformed archive data")
 
+// ErrNewerFormat is wrapped (with ErrMalformed) by the decoding errors of
+// trees and extent lists written in a newer format version: authentic data
+// this version cannot read, not damage.
+var ErrNewerFormat = errors.New("written in a newer format version")
+
 // Tree is the content of one tree blob: a directory's nodes sorted by name,
 // or the IDs of tree blobs holding consecutive runs of them (Parts), for a
 // directory too large for one blob. Exactly one of Nodes and Parts may be
@@ -75,6 +80,9 @@ func DecodeTree(data []byte) (*Tree, error) {
 	if err := decMode.Unmarshal(data, &t); err != nil {
 		return nil, fmt.Errorf("%w: tree: %v", ErrMalformed, err)
 	}
+	if t.Version > TreeVersion {
+		return nil, fmt.Errorf("%w: %w: tree version %d, this gobak reads %d", ErrMalformed, ErrNewerFormat, t.Version, TreeVersion)
+	}
 	if t.Version != TreeVersion {
 		return nil, fmt.Errorf("%w: tree version %d, want %d", ErrMalformed, t.Version, TreeVersion)
 	}
@@ -107,6 +115,9 @@ func DecodeExtentList(data []byte) ([]Extent, error) {
 	var l ExtentList
 	if err := decMode.Unmarshal(data, &l); err != nil {
 		return nil, fmt.Errorf("%w: extent list: %v", ErrMalformed, err)
+	}
+	if l.Version > TreeVersion {
+		return nil, fmt.Errorf("%w: %w: extent list version %d, this gobak reads %d", ErrMalformed, ErrNewerFormat, l.Version, TreeVersion)
 	}
 	if l.Version != TreeVersion {
 		return nil, fmt.Errorf("%w: extent list version %d", ErrMalformed, l.Version)

@@ -66,6 +66,9 @@ type checker struct {
 	// file names (guarded by mu), so the archives part can still read
 	// trees stored there and tell lost data from unindexed data.
 	unindexed map[id.ID]index.Location
+	// badCopies are the (pack, blob) copies reported damaged while another
+	// copy of the blob verified (guarded by mu).
+	badCopies map[[2]id.ID]bool
 
 	// perBlobLoad makes VerifyData use repo.LoadBlob for each blob instead
 	// of opening blobs from the pack read once (benchmarks compare both).

@@ -248,10 +248,28 @@ func repairArchives(ctx context.Context, r *repo.Repo, res *RepairResult, o Repa
 		}
 		return rawLen == 0 || uint64(loc.RawLength) == rawLen, nil
 	}
-	rp := archive.NewRepairer(ctx, r, int(r.Config().Chunker.Max), present)
-	rp.SetLossCheck(func(err error) bool {
-		return errors.Is(err, repo.ErrDamaged) || errors.Is(err, repo.ErrBlobNotFound)
-	})
+	newRepairer := func(dry bool) *archive.Repairer {
+		rp := archive.NewRepairer(ctx, r, int(r.Config().Chunker.Max), present)
+		rp.SetLossCheck(func(err error) bool {
+			return errors.Is(err, repo.ErrDamaged) || errors.Is(err, repo.ErrBlobNotFound)
+		})
+		rp.SetDryRun(dry)
+		return rp
+	}
+	// First find, without writing, the tree blobs that cannot be read, and
+	// salvage their packs: damaged copies are dropped (good copies in other
+	// packs take their place) before any archive is rewritten, so that a
+	// repair killed later leaves old records that still show the damage.
+	probe := newRepairer(true)
+	for _, e := range list {
+		if _, _, _, err := probe.Repair(e.Record); err != nil {
+			return fmt.Errorf("repair: archive %q: %w", e.Record.Name, err)
+		}
+	}
+	if err := dropUnreadable(ctx, r, probe.Unreadable(), res, o.Log); err != nil {
+		return err
+	}
+	rp := newRepairer(false)
 	defer func() {
 		if err == nil {
 			err = dropUnreadable(ctx, r, rp.Unreadable(), res, o.Log)
@@ -332,7 +350,10 @@ func lostText(l archive.Lost) string {
 	if p == "" {
 		p = "."
 	}
-	if l.Dir {
+	switch {
+	case l.Dir && l.Partial:
+		return fmt.Sprintf("%s: part of the directory listing lost; the entries it named are gone", p)
+	case l.Dir:
 		return fmt.Sprintf("%s: directory listing lost, now empty", p)
 	}
 	return fmt.Sprintf("%s: %d bytes lost, restored as zeros", p, l.Bytes)

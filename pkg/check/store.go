@@ -33,6 +33,7 @@ func (s store) LoadBlob(ctx context.Context, b id.ID, dst []byte) ([]byte, error
 		locs = []index.Location{loc}
 	}
 	var errs []error
+	var failed []index.Location
 	for _, loc := range locs {
 		sealed := make([]byte, loc.Length)
 		h := backend.Handle{Type: backend.PackFile, Name: loc.Pack.String()}
@@ -41,12 +42,17 @@ func (s store) LoadBlob(ctx context.Context, b id.ID, dst []byte) ([]byte, error
 				return nil, ctx.Err()
 			}
 			errs = append(errs, fmt.Errorf("blob %s in pack %s: %w: %v", b.Short(), loc.Pack.Short(), repo.ErrDamaged, err))
+			failed = append(failed, loc)
 			continue
 		}
 		bufs := &buffers{plain: dst}
 		if err := s.c.openBlob(bufs, sealed, b, loc.RawLength); err != nil {
 			errs = append(errs, fmt.Errorf("blob %s in pack %s: %w: %v", b.Short(), loc.Pack.Short(), repo.ErrDamaged, err))
+			failed = append(failed, loc)
 			continue
+		}
+		for i, f := range failed {
+			s.c.badCopy(b, f, loc, errs[i])
 		}
 		return bufs.plain, nil
 	}
@@ -79,4 +85,22 @@ func (c *checker) unindexedLoc(b id.ID) (index.Location, bool) {
 	defer c.mu.Unlock()
 	loc, ok := c.unindexed[b]
 	return loc, ok
+}
+
+// badCopy reports, once, that the copy of blob b at loc fails verification
+// while the copy at good verifies: other commands may read the bad one,
+// and a repair drops it.
+func (c *checker) badCopy(b id.ID, loc, good index.Location, err error) {
+	c.mu.Lock()
+	key := [2]id.ID{loc.Pack, b}
+	seen := c.badCopies[key]
+	if c.badCopies == nil {
+		c.badCopies = map[[2]id.ID]bool{}
+	}
+	c.badCopies[key] = true
+	c.mu.Unlock()
+	if !seen {
+		c.emit(Problem{Kind: KindBlobDamaged, Pack: loc.Pack, Blob: b,
+			Message: fmt.Sprintf("%s blob: this copy fails verification (%v); the copy in pack %s is good ('gobak check --repair' drops the bad one)", loc.Type, err, good.Pack.Short())})
+	}
 }

@@ -140,6 +140,13 @@ func RepairConfig(ctx context.Context, be backend.Backend, o ConfigRepairOptions
 	if o.PackSize == 0 {
 		o.PackSize = DefaultPackSize
 	}
+	r.key = key
+	if ok, err := r.keyAuthenticates(ctx); err != nil {
+		return done, fmt.Errorf("repair config: %w", err)
+	} else if !ok {
+		return done, fmt.Errorf("repair config: %w: no index file and no pack trailer authenticates with this key and cipher %s: "+
+			"refusing to rebuild the config body (restore the config file from a copy)", ErrDamaged, suite)
+	}
 	pol, err := chunker.RandomPolynomial()
 	if err != nil {
 		return done, fmt.Errorf("repair config: chunker polynomial: %w", err)
@@ -149,6 +156,40 @@ func RepairConfig(ctx context.Context, be backend.Backend, o ConfigRepairOptions
 	}
 	done.BodyRebuilt = true
 	return done, writeConfig(ctx, be, hdr)
+}
+
+// authProbes is how many index files, then packs, keyAuthenticates tries.
+const authProbes = 8
+
+// keyAuthenticates reports whether r.key opens an index file or a pack
+// trailer of the repository, or the repository holds neither (then there
+// is nothing to get wrong).
+func (r *Repo) keyAuthenticates(ctx context.Context) (bool, error) {
+	found := false
+	for _, t := range []backend.FileType{backend.IndexFile, backend.PackFile} {
+		ids, err := r.listIDs(ctx, t)
+		if err != nil {
+			return false, err
+		}
+		for i, f := range ids.Sorted() {
+			if i == authProbes {
+				break
+			}
+			found = true
+			if t == backend.IndexFile {
+				_, err = r.LoadIndexFile(ctx, f)
+			} else {
+				_, _, err = r.PackBlobs(ctx, f)
+			}
+			if err == nil {
+				return true, nil
+			}
+			if ctx.Err() != nil {
+				return false, ctx.Err()
+			}
+		}
+	}
+	return !found, nil
 }
 
 // writeConfig replaces the config file with hdr.
