@@ -5,7 +5,7 @@ ENGINE    := ./pkg/...
 FUZZTIME  ?= 5s
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build example test test-short vet lint fuzz bench clean
+.PHONY: all build example test test-short vet lint fuzz bench compare scale clean
 
 all: build
 
@@ -40,6 +40,16 @@ fuzz:
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=2x ./bench/
 	$(GO) run ./bench/enginebench
+
+# compare: gobak vs borg vs restic on a generated 2 GiB dataset, 3 runs
+# (quick: make compare ARGS="--size 512M --runs 1"); results in bench/results.
+compare:
+	bash bench/compare/compare.sh $(ARGS)
+
+# scale: gobak vs restic on 1,000,000 and 100 x 10,000 small files
+# (quick: make scale ARGS="--files 100000"); results in bench/results.
+scale:
+	bash bench/scale/scale.sh $(ARGS)
 
 clean:
 	rm -rf bin

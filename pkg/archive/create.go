@@ -122,7 +122,7 @@ type CreateOptions struct {
 	// DryRun walks and counts but reads no content and stores nothing.
 	DryRun bool
 	// Workers is the number of goroutines that compress and store chunks
-	// (default GOMAXPROCS); as many read files.
+	// (default GOMAXPROCS); twice as many read files.
 	Workers int
 
 	// Warn is told about each file that vanished or could not be read

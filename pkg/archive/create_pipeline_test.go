@@ -84,8 +84,8 @@ func TestCreateBoundedMemory(t *testing.T) {
 	}
 	allocSmall, _ := backUpBigFile(t, small)
 	allocBig, peak := backUpBigFile(t, big)
-	if peak != 4 {
-		t.Errorf("peak chunk buffers in use = %d, want exactly the pool size 4", peak)
+	if want := int64(chunkBufs(2)); peak != want {
+		t.Errorf("peak chunk buffers in use = %d, want exactly the pool size %d", peak, want)
 	}
 	if allocBig > allocSmall+8<<20 {
 		t.Errorf("a %d MiB file allocated %d MiB, a %d MiB one %d MiB", big>>20, allocBig>>20, small>>20, allocSmall>>20)
@@ -132,8 +132,8 @@ func backUpBigFile(t *testing.T, size int64) (alloc uint64, peak int64) {
 		t.Fatal(err)
 	}
 	runtime.ReadMemStats(&after)
-	if p.Load() > int64(2*o.Workers) {
-		t.Errorf("%d chunk buffers in use, pool has %d", p.Load(), 2*o.Workers)
+	if p.Load() > int64(chunkBufs(o.Workers)) {
+		t.Errorf("%d chunk buffers in use, pool has %d", p.Load(), chunkBufs(o.Workers))
 	}
 	if rec.Stats.OriginalSize != uint64(size) || rec.Stats.ReadBytes < uint64(size/2) || rec.Stats.ReadBytes > uint64(size/2)+(1<<20) {
 		t.Errorf("stats %+v", rec.Stats)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -16,27 +17,32 @@ import (
 
 // The create pipeline:
 //
-//	walker (the caller's goroutine, sorted depth-first)
+//	walker (the caller's goroutine, sorted depth-first; the entries of
+//	  | a directory are stat'ed in parallel, see create_walkstat.go)
 //	  | regular files to read          | directories, in post-order
 //	  v                                v
-//	readers (Workers): open, find      tree saver (one): waits for each
-//	data regions, chunk into a         entry's node in order, encodes and
-//	bounded pool of buffers            saves the directory's tree blob
-//	  | chunks                           ^
-//	  v                                  | file nodes (futures)
+//	readers (2 x Workers): open,       tree saver (one): waits for each
+//	advise read-ahead, find data       entry's node in order, encodes and
+//	regions, chunk into a bounded      saves the directory's tree blob
+//	pool of buffers                      ^
+//	  | chunks                           | file nodes (futures)
+//	  v                                  |
 //	savers (Workers): SaveBlob (hash, compress, seal) on every core
 //
 // Many files are in flight at once (the walker runs ahead of the readers
 // by up to fileQueue files), one file's chunks are saved in parallel, and
-// memory is bounded by the buffer pool (2 x Workers chunk buffers of at
-// most Chunker.Max bytes) whatever the file sizes. Each file's extent list
-// keeps the order of its chunks: a reader reserves the slot of a chunk
-// before handing it to a saver.
+// memory is bounded by the buffer pool (Workers+1 chunk buffers of at
+// most Chunker.Max bytes: one per saver and one being filled) whatever
+// the file sizes. Each file's extent list keeps the order of its chunks:
+// a reader reserves the slot of a chunk before handing it to a saver.
 
 // Queue lengths.
 const (
 	fileQueue = 64 // files the walker may queue ahead of the readers
 	dirQueue  = 64 // directories waiting for the tree saver
+	// maxPreallocChunk is the largest chunker maximum for which chunk
+	// buffers are allocated at full size up front.
+	maxPreallocChunk = 16 << 20
 	// maxExtentsInline is the most extents a node holds itself; longer
 	// lists go to extent-list blobs (Node.ContentParts).
 	maxExtentsInline = 20000
@@ -63,6 +69,7 @@ type creator struct {
 	hooks  createHooks
 
 	maxTree int // largest tree blob
+	bufCap  int // capacity of a new chunk buffer (0: grow as needed)
 	perList int // extents per extent-list blob
 
 	files  chan *fileJob
@@ -113,13 +120,13 @@ func newCreator(ctx context.Context, cs ChunkStore, o *CreateOptions) *creator {
 		ropts:  fsmeta.ReadOptions{NumericIDs: o.NumericIDs},
 		files:  make(chan *fileJob, fileQueue),
 		chunks: make(chan chunkJob, 2*o.Workers),
-		bufs:   make(chan []byte, 2*o.Workers),
+		bufs:   make(chan []byte, chunkBufs(o.Workers)),
 		dirs:   make(chan *dirJob, dirQueue),
 	}
 	if o.hooks != nil {
 		c.hooks = *o.hooks
 	}
-	for range 2 * o.Workers {
+	for range chunkBufs(o.Workers) {
 		c.bufs <- nil
 	}
 	c.maxTree = int(o.Chunker.Max)
@@ -127,16 +134,29 @@ func newCreator(ctx context.Context, cs ChunkStore, o *CreateOptions) *creator {
 		c.maxTree = int(chunker.DefaultParams().Max)
 	}
 	c.perList = min(maxExtentsInline, max(1, c.maxTree/extentBytes))
+	if c.maxTree <= maxPreallocChunk {
+		c.bufCap = c.maxTree
+	}
 	return c
 }
+
+// chunkBufs is the number of chunk buffers of a run with the given
+// number of workers: one per saver and one being filled by a reader (the
+// savers, which compress, are slower than the readers).
+func chunkBufs(workers int) int { return workers + 1 }
 
 // run walks and stores everything and returns the root tree's ID.
 func (c *creator) run(root *pathNode) (id.ID, error) {
 	defer c.cancel(nil)
 	var readers, savers, trees sync.WaitGroup
 	for range c.o.Workers {
-		readers.Go(c.reader)
 		savers.Go(c.saver)
+	}
+	// Twice as many readers as savers: a reader waiting for a chunk
+	// buffer has already opened its file and asked the kernel to read
+	// ahead (see readFile), so disk reads overlap with compression.
+	for range 2 * c.o.Workers {
+		readers.Go(c.reader)
 	}
 	trees.Go(c.treeSaver)
 	stopProgress := c.startProgress()
@@ -243,8 +263,12 @@ func (c *creator) saveTree(data []byte) (id.ID, error) {
 }
 
 // getBuf takes a chunk buffer from the pool, waiting for one; false if the
-// run was stopped.
-func (c *creator) getBuf() ([]byte, bool) {
+// run was stopped. The buffer can hold a chunk of need bytes (need < 0:
+// unknown, the largest chunk) without growing: a buffer that is too small
+// is replaced by one of min(need, largest chunk) rounded up to a power of
+// two, so a run of small files keeps small buffers and the buffers of a
+// run with large files are allocated a few times at most.
+func (c *creator) getBuf(need int64) ([]byte, bool) {
 	select {
 	case b := <-c.bufs:
 		n := c.inUse.Add(1)
@@ -254,6 +278,14 @@ func (c *creator) getBuf() ([]byte, bool) {
 				if n <= p || c.hooks.peakBufs.CompareAndSwap(p, n) {
 					break
 				}
+			}
+		}
+		if c.bufCap > 0 {
+			if need < 0 || need > int64(c.bufCap) {
+				need = int64(c.bufCap)
+			}
+			if int64(cap(b)) < need {
+				b = make([]byte, 0, min(c.bufCap, 1<<bits.Len64(uint64(need-1))))
 			}
 		}
 		return b, true

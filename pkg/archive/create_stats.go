@@ -2,10 +2,12 @@ package archive
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/gobak/gobak/pkg/id"
+	"github.com/gobak/gobak/pkg/index"
 )
 
 // accounting adds up an archive's Stats while Create runs. Stored sizes
@@ -20,9 +22,10 @@ type accounting struct {
 	read    atomic.Uint64 // file content read
 	written atomic.Uint64 // plaintext of chunks stored new
 
-	mu      sync.Mutex
-	st      Stats
-	pending map[id.ID]*pendingRef
+	mu         sync.Mutex
+	st         Stats
+	pending    map[id.ID]*pendingRef
+	nextSettle int // try to settle pending when it has this many blobs
 }
 
 // pendingRef counts the references to one blob not yet located.
@@ -32,7 +35,7 @@ type pendingRef struct {
 }
 
 func newAccounting(cs ChunkStore) *accounting {
-	return &accounting{cs: cs, pending: map[id.ID]*pendingRef{}}
+	return &accounting{cs: cs, pending: map[id.ID]*pendingRef{}, nextSettle: minSettle}
 }
 
 // chunk counts one reference to a data blob, stored now or not.
@@ -64,18 +67,68 @@ func (a *accounting) chunk(b id.ID, isNew bool, size int) {
 	}
 	p.refs++
 	p.isNew = p.isNew || isNew
+	if len(a.pending) >= a.nextSettle {
+		a.settle()
+	}
+}
+
+// minSettle is the number of unlocated blobs at which accounting first
+// tries to locate them during the run.
+const minSettle = 1 << 16
+
+// settle folds the pending blobs that the store can locate by now (their
+// packs are uploaded) into the totals, so that the pending set stays
+// bounded by what is not uploaded yet rather than growing with every new
+// blob of the run. It needs a store that locates in batches; the next try
+// comes when the set has doubled. a.mu must be held.
+func (a *accounting) settle() {
+	a.nextSettle = max(minSettle, 2*len(a.pending))
+	bl, ok := a.cs.(batchLocator)
+	if !ok {
+		return
+	}
+	ids := make([]id.ID, 0, len(a.pending))
+	for b := range a.pending {
+		ids = append(ids, b)
+	}
+	slices.SortFunc(ids, id.ID.Compare) // the cache reads its pages in order
+	locs := make([]index.Location, len(ids))
+	found := make([]bool, len(ids))
+	if bl.LookupMany(ids, locs, found) != nil {
+		return // resolve will look again, and report the error
+	}
+	for i, b := range ids {
+		if !found[i] {
+			continue
+		}
+		p := a.pending[b]
+		a.st.CompressedSize += p.refs * uint64(locs[i].Length)
+		if p.isNew {
+			a.st.DeduplicatedSize += uint64(locs[i].Length)
+		}
+		delete(a.pending, b)
+	}
+	a.nextSettle = max(minSettle, 2*len(a.pending))
 }
 
 // reuse counts the data references of a file taken from the parent. It
 // returns false, counting nothing, if one of the blobs is not in the
-// store (lost with a pack, say): the file must then be read again.
-func (a *accounting) reuse(ex []Extent) bool {
+// store (lost with a pack, say): the file must then be read again. known
+// (may be nil) holds blobs already located in a batch; the others are
+// looked up one by one.
+func (a *accounting) reuse(ex []Extent, known blobSizes) bool {
 	var n, length uint64
 	for _, e := range ex {
 		if e.IsHole() {
 			continue
 		}
-		loc, ok, err := a.cs.Lookup(e.BlobID())
+		b := e.BlobID()
+		if l, ok := known[b]; ok {
+			n++
+			length += uint64(l)
+			continue
+		}
+		loc, ok, err := a.cs.Lookup(b)
 		if err != nil || !ok {
 			return false
 		}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gobak/gobak/pkg/fsmeta"
 	"github.com/gobak/gobak/pkg/id"
 )
@@ -145,13 +147,22 @@ func segments(fl *xFile, ex []Extent) []*xSegment {
 // worker writes segments until the queue is closed.
 func (x *extractor) worker(ctx context.Context) error {
 	var buf []byte
+	bl, batched := x.cs.(batchLoader)
 	for s := range x.jobs {
 		if err := ctx.Err(); err != nil {
 			continue // drain; the walk stops too
 		}
-		buf = x.writeSegment(ctx, s, buf)
-		if s.file.remaining.Add(-1) == 0 && ctx.Err() == nil {
-			x.finishFile(s.file)
+		segs := []*xSegment{s}
+		if batched {
+			segs = x.takeBatch(s)
+			x.writeBatch(ctx, bl, segs)
+		} else {
+			buf = x.writeSegment(ctx, s, buf)
+		}
+		for _, t := range segs {
+			if t.file.remaining.Add(-1) == 0 && ctx.Err() == nil {
+				x.finishFile(t.file)
+			}
 		}
 	}
 	return ctx.Err()
@@ -210,8 +221,20 @@ func (x *extractor) writeSegment(ctx context.Context, s *xSegment, buf []byte) [
 	return buf
 }
 
-// writeZeros writes n zero bytes at off.
+// writeZeros writes n zero bytes at off. The file is new (created
+// exclusively, then truncated to its size), so the range reads as zeros
+// already: it only has to be allocated, which fallocate does without
+// copying zeros through the kernel; where the file system cannot, they
+// are written.
 func writeZeros(ctx context.Context, f *os.File, off, n uint64) error {
+	if n == 0 {
+		return nil
+	}
+	if err := allocate(f, off, n); err == nil {
+		return nil
+	} else if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
+		return err
+	}
 	for n > 0 {
 		if err := ctx.Err(); err != nil { // a huge hole must not outlive Ctrl-C
 			return err
@@ -221,6 +244,32 @@ func writeZeros(ctx context.Context, f *os.File, off, n uint64) error {
 			return err
 		}
 		off, n = off+k, n-k
+	}
+	return nil
+}
+
+// allocate allocates n bytes of f at off (fallocate mode 0).
+func allocate(f *os.File, off, n uint64) error {
+	if off > math.MaxInt64 || n > math.MaxInt64-off {
+		return unix.EINVAL
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			ferr = unix.Fallocate(int(fd), 0, int64(off), int64(n))
+			if ferr != unix.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	if ferr != nil {
+		return &os.PathError{Op: "fallocate", Path: f.Name(), Err: ferr}
 	}
 	return nil
 }

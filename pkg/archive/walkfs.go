@@ -133,6 +133,13 @@ func (c *creator) walkEntry(fsPath, apath string, name []byte, p *Node, dev uint
 		return entrySlot{}, false
 	}
 	m, err := fsmeta.Lstat(fsPath, c.ropts)
+	return c.walkStat(fsPath, apath, name, p, dev, top, excluded, m, err, nil)
+}
+
+// walkStat is walkEntry once the entry's metadata m (or the error getting
+// it) is known. known, if not nil, holds the stored sizes of blobs looked
+// up in a batch for the directory.
+func (c *creator) walkStat(fsPath, apath string, name []byte, p *Node, dev uint64, top, excluded bool, m *fsmeta.Meta, err error, known blobSizes) (entrySlot, bool) {
 	if err != nil {
 		if top {
 			c.missing++
@@ -154,7 +161,7 @@ func (c *creator) walkEntry(fsPath, apath string, name []byte, p *Node, dev uint
 	node := nodeFromMeta(name, m)
 	switch m.Type {
 	case fsmeta.Regular:
-		return c.fileEntry(fsPath, &node, p, m), true
+		return c.fileEntry(fsPath, &node, p, m, known), true
 	case fsmeta.Dir:
 		if c.tagged(fsPath) {
 			c.list(StatusExcluded, fsPath)
@@ -186,15 +193,22 @@ func (c *creator) walkEntry(fsPath, apath string, name []byte, p *Node, dev uint
 
 // fileEntry returns a regular file's node: with the parent's content if
 // the file is unchanged, else a future that the readers complete.
-func (c *creator) fileEntry(fsPath string, node, p *Node, m *fsmeta.Meta) entrySlot {
+//
+// m may lack the extended attributes (see statDir): an unchanged file
+// then takes them from p (a change of xattrs changes the ctime), and a
+// file to read gets them from its open descriptor.
+func (c *creator) fileEntry(fsPath string, node, p *Node, m *fsmeta.Meta, known blobSizes) entrySlot {
 	if c.o.DryRun {
 		c.acct.file(node.Size)
 		c.list(StatusDryRun, fsPath)
 		return entrySlot{node: node}
 	}
 	if unchanged(p, m) && !c.racy(p) {
-		if ex, err := Extents(c.ctx, c.cs, p); err == nil && c.acct.reuse(ex) {
+		if ex, err := Extents(c.ctx, c.cs, p); err == nil && c.acct.reuse(ex, known) {
 			node.Content, node.ContentParts = p.Content, p.ContentParts
+			if m.Xattrs == nil {
+				node.Xattrs = p.Xattrs
+			}
 			c.acct.file(node.Size)
 			c.list(StatusUnchanged, fsPath)
 			return entrySlot{node: node}
@@ -223,13 +237,30 @@ func (c *creator) dirChildren(fsPath, apath string, pd parentDir, dev uint64) ([
 	// readdir may return a name twice if the directory changes while it is
 	// listed (POSIX allows it); a tree must not hold it twice.
 	names = slices.Compact(names)
+	// Exclusions first (in order, on this goroutine), then the entries'
+	// metadata, read in parallel, then each entry in order.
+	excl := make([]exclusion, len(names))
+	for i, nm := range names {
+		if c.o.Exclude != nil {
+			excl[i].excluded, excl[i].recurse = c.o.Exclude.Excluded(joinFS(apath, nm))
+		}
+	}
+	stats := c.statDir(fsPath, names, excl)
+	parents := pd.align(names)
+	known := c.lookupReused(parents, stats)
 	kids := make([]namedSlot, 0, len(names))
-	for _, nm := range names {
+	for i, nm := range names {
 		if c.ctx.Err() != nil {
 			break
 		}
+		entryPath := joinFS(fsPath, nm)
+		if excl[i].excluded && !excl[i].recurse {
+			c.list(StatusExcluded, entryPath)
+			continue
+		}
 		name := []byte(nm)
-		if ch, ok := c.walkEntry(joinFS(fsPath, nm), joinFS(apath, nm), name, pd.lookup(name), dev, false); ok {
+		st := stats[i]
+		if ch, ok := c.walkStat(entryPath, joinFS(apath, nm), name, parents[i], dev, false, excl[i].excluded, st.m, st.err, known); ok {
 			kids = append(kids, namedSlot{name, ch})
 		}
 	}

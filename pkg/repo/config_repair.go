@@ -69,7 +69,7 @@ func RepairConfig(ctx context.Context, be backend.Backend, o ConfigRepairOptions
 	var done ConfigRepair
 	o.setDefaults()
 	o.Passphrase = memoPassphrase(o.Passphrase)
-	hdr, err := readConfigHeader(ctx, be)
+	hdr, err := readConfigHeaderWith(ctx, be, format.DecodeConfigHeaderLenient)
 	if err != nil {
 		return done, fmt.Errorf("repair config: %w (the header cannot be rebuilt: restore the config file from a copy)", err)
 	}

@@ -38,6 +38,11 @@ type Options struct {
 	// IndexMaxPacks writes an index file as soon as this many packs are
 	// waiting for one (default 64).
 	IndexMaxPacks int
+	// IndexMaxBlobs writes an index file as soon as the packs waiting for
+	// one hold this many blobs (default 65536). The blobs of those packs
+	// are kept in memory until then: this bounds that memory when packs
+	// hold many small blobs.
+	IndexMaxBlobs int
 }
 
 // InitOptions control repository creation.
@@ -66,6 +71,7 @@ const (
 	MaxPackSize          = 1 << 30
 	defaultIndexInterval = 60 * time.Second
 	defaultIndexMaxPacks = 64
+	defaultIndexMaxBlobs = 1 << 16
 	defaultUploaders     = 2
 )
 
@@ -78,6 +84,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.IndexMaxPacks <= 0 {
 		o.IndexMaxPacks = defaultIndexMaxPacks
+	}
+	if o.IndexMaxBlobs <= 0 {
+		o.IndexMaxBlobs = defaultIndexMaxBlobs
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -321,6 +321,11 @@ func configFrom(hdr *format.ConfigHeader, body *format.ConfigBody, suite crypto.
 }
 
 func readConfigHeader(ctx context.Context, be backend.Backend) (*format.ConfigHeader, error) {
+	return readConfigHeaderWith(ctx, be, format.DecodeConfigHeader)
+}
+
+// readConfigHeaderWith reads the config file and decodes it with decode.
+func readConfigHeaderWith(ctx context.Context, be backend.Backend, decode func([]byte) (*format.ConfigHeader, error)) (*format.ConfigHeader, error) {
 	data, err := backend.ReadAll(ctx, be, backend.Handle{Type: backend.ConfigFile})
 	if errors.Is(err, backend.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w (no config file)", be.Location(), ErrNotRepository)
@@ -328,7 +333,7 @@ func readConfigHeader(ctx context.Context, be backend.Backend) (*format.ConfigHe
 	if err != nil {
 		return nil, fmt.Errorf("%s: read config: %w", be.Location(), err)
 	}
-	hdr, err := format.DecodeConfigHeader(data)
+	hdr, err := decode(data)
 	switch {
 	case errors.Is(err, format.ErrVersion), errors.Is(err, format.ErrNotGobak):
 		return nil, fmt.Errorf("%s: %w", be.Location(), err)

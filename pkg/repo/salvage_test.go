@@ -194,6 +194,19 @@ func TestRepairConfig(t *testing.T) {
 	mustLoad(t, r2, bid, []byte("kept across a config repair"))
 	r2.Close()
 
+	// A body that is not even base64 any more is rebuilt too.
+	editFile(t, cfgPath, func(b []byte) []byte {
+		b[bytes.Index(b, []byte(`"body": "`))+20] = '!'
+		return b
+	})
+	if done, err := RepairConfig(ctx, be, ro); err != nil || !done.BodyRebuilt {
+		t.Fatalf("RepairConfig of a body that is not base64: %+v, %v", done, err)
+	}
+	o.CacheDir = t.TempDir()
+	r3 := reopen(t, dir, o)
+	mustLoad(t, r3, bid, []byte("kept across a config repair"))
+	r3.Close()
+
 	// A damaged header cannot be repaired.
 	editFile(t, cfgPath, func([]byte) []byte { return append([]byte("x"), orig[1:]...) })
 	_, err = RepairConfig(ctx, be, ro)

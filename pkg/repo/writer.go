@@ -51,6 +51,7 @@ type packBuf struct {
 	buf   []byte
 	blobs []format.Blob
 	seq   uint64
+	typ   id.BlobType
 }
 
 // maxBlobSize bounds one blob; offsets in packs are uint32.
@@ -59,8 +60,6 @@ const maxBlobSize = 1 << 30
 // maxPackBlobs keeps every sealed trailer within format.MaxTrailerLength
 // (48 bytes is the largest encoding of one trailer entry).
 const maxPackBlobs = (format.MaxTrailerLength - 64) / 48
-
-var packPool sync.Pool // *packBuf with a large buffer
 
 func (w *writer) init(c compress.Spec) {
 	w.compression = c
@@ -88,12 +87,6 @@ func (w *writer) stop() {
 	w.cond.Broadcast() // wake waitUploads goroutines; they see the canceled context
 	w.mu.Unlock()
 }
-
-// bufPool holds scratch buffers for compression and sealing.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
-
-func getBuf() *[]byte  { return bufPool.Get().(*[]byte) }
-func putBuf(b *[]byte) { *b = (*b)[:0]; bufPool.Put(b) }
 
 // SaveBlob stores a blob of type t unless the repository already has a blob
 // with the same ID. It returns the blob's ID and whether it was stored now
@@ -151,15 +144,19 @@ func (r *Repo) saveBlob(ctx context.Context, t id.BlobType, bid id.ID, data []by
 	spec := w.compression
 	w.mu.Unlock()
 
+	// Compress into a scratch buffer and seal in place there (Seal moves
+	// the plaintext up by its header): one scratch buffer per blob.
 	cbuf := getBuf()
+	if need := sealBound(len(data), r.key.Overhead()); cap(*cbuf) < need {
+		// Exactly what the worst case needs: growing by appending
+		// would double the buffer.
+		*cbuf = make([]byte, 0, need)
+	}
 	comp := compress.Compress(*cbuf, data, spec)
-	sbuf := getBuf()
-	sealed := r.key.Seal(*sbuf, comp, bid[:])
-	*cbuf = comp
-	putBuf(cbuf)
+	sealed := r.key.Seal(comp[:0], comp, bid[:])
 	err := r.addToPack(t, bid, sealed, uint32(len(data)))
-	*sbuf = sealed
-	putBuf(sbuf)
+	*cbuf = sealed
+	putBuf(cbuf)
 	if err != nil {
 		// The blob is in no pack; forget it so a later save can retry.
 		// (If a pack holding it was lost, the sticky error already fails
@@ -172,35 +169,46 @@ func (r *Repo) saveBlob(ctx context.Context, t id.BlobType, bid id.ID, data []by
 	return true, nil
 }
 
+// addToPack appends a sealed blob to the open pack of its type. A pack
+// that is full is sent to the uploaders while packMu[t] is still held, so
+// the savers of that type wait for an uploader instead of each starting a
+// pack of its own: at most one pack per type is being filled or waiting,
+// plus one per uploader, which bounds the writer's memory.
 func (r *Repo) addToPack(t id.BlobType, bid id.ID, sealed []byte, rawLen uint32) error {
 	w := &r.w
 	w.packMu[t].Lock()
+	defer w.packMu[t].Unlock()
 	p := w.packs[t]
+	if p != nil && len(p.blobs) > 0 && len(p.buf)+len(sealed) > cap(p.buf) && cap(p.buf) >= int(r.cfg.PackSize) {
+		// The blob would make the buffer grow (a copy of the whole
+		// pack): close the pack without it.
+		w.packs[t] = nil
+		w.take(p)
+		if err := r.sendPack(p); err != nil {
+			return err
+		}
+		p = nil
+	}
 	if p == nil {
-		p = newPackBuf(int(r.cfg.PackSize))
+		p = newPackBuf(t, int(r.cfg.PackSize))
 		w.packs[t] = p
+	}
+	if need := len(p.buf) + len(sealed); need > cap(p.buf) {
+		// A pack that started small (tree blobs) grows by doubling, but
+		// not past the size it will be sent at.
+		full := int(r.cfg.PackSize) + int(r.cfg.PackSize)/8
+		nb := make([]byte, len(p.buf), max(need, min(2*cap(p.buf), full)))
+		copy(nb, p.buf)
+		p.buf = nb
 	}
 	p.blobs = append(p.blobs, format.Blob{Type: t, ID: bid, Offset: uint32(len(p.buf)), Length: uint32(len(sealed)), RawLength: rawLen})
 	p.buf = append(p.buf, sealed...)
-	var full *packBuf
 	if len(p.buf) >= int(r.cfg.PackSize) || len(p.blobs) >= maxPackBlobs {
-		full, w.packs[t] = p, nil
-		w.take(full)
-	}
-	w.packMu[t].Unlock()
-	if full != nil {
-		return r.sendPack(full)
+		w.packs[t] = nil
+		w.take(p)
+		return r.sendPack(p)
 	}
 	return nil
-}
-
-func newPackBuf(size int) *packBuf {
-	if v := packPool.Get(); v != nil {
-		p := v.(*packBuf)
-		p.buf, p.blobs = p.buf[:0], p.blobs[:0]
-		return p
-	}
-	return &packBuf{buf: make([]byte, 0, size+size/8)}
 }
 
 // take numbers a pack leaving the packer and counts it as in flight. It
@@ -282,7 +290,7 @@ func (r *Repo) uploadPack(p *packBuf) error {
 		return fmt.Errorf("save pack %s: %w", packID.Short(), err)
 	}
 	blobs := append([]format.Blob(nil), p.blobs...)
-	packPool.Put(p)
+	freePackBuf(p)
 
 	w := &r.w
 	w.mu.Lock()
@@ -290,7 +298,8 @@ func (r *Repo) uploadPack(p *packBuf) error {
 		w.uploaded[b.ID] = index.Location{Pack: packID, Type: b.Type, Offset: b.Offset, Length: b.Length, RawLength: b.RawLength}
 	}
 	w.unindexed = append(w.unindexed, format.IndexPack{ID: packID, Blobs: blobs})
-	due := len(w.unindexed) >= r.opts.IndexMaxPacks || time.Since(w.lastIndex) >= r.opts.IndexInterval
+	due := len(w.unindexed) >= r.opts.IndexMaxPacks || len(w.uploaded) >= r.opts.IndexMaxBlobs ||
+		time.Since(w.lastIndex) >= r.opts.IndexInterval
 	w.mu.Unlock()
 	if due {
 		return r.writeIndex(r.ctx)

@@ -108,6 +108,35 @@ func DecodeConfigHeader(data []byte) (*ConfigHeader, error) {
 	return &h, nil
 }
 
+// DecodeConfigHeaderLenient is DecodeConfigHeader for a config whose body
+// may be damaged: if the file only fails because its body field does not
+// decode (or is empty), the header is returned with a nil Body. Every other
+// field is validated as by DecodeConfigHeader, whose error is returned
+// otherwise.
+func DecodeConfigHeaderLenient(data []byte) (*ConfigHeader, error) {
+	h, err := DecodeConfigHeader(data)
+	if err == nil || len(data) > MaxConfigSize {
+		return h, err
+	}
+	var raw struct {
+		Format     string          `json:"format"`
+		Version    int             `json:"version"`
+		ID         id.ID           `json:"id"`
+		Encryption string          `json:"encryption"`
+		AEAD       string          `json:"aead"`
+		Body       json.RawMessage `json:"body"`
+	}
+	if json.Unmarshal(data, &raw) != nil || raw.Format != Magic || raw.Version != ConfigVersion || raw.ID.IsNull() {
+		return nil, err
+	}
+	switch raw.Encryption {
+	case EncRepokey, EncKeyfile, EncNone:
+	default:
+		return nil, err
+	}
+	return &ConfigHeader{Format: raw.Format, Version: raw.Version, ID: raw.ID, Encryption: raw.Encryption, AEAD: raw.AEAD}, nil
+}
+
 // EncodeConfigBody returns the plaintext of the sealed config body.
 func EncodeConfigBody(b *ConfigBody) ([]byte, error) {
 	return json.Marshal(b)

@@ -52,7 +52,14 @@ func FuzzDecodeConfigHeader(f *testing.F) {
 	body, _ := EncodeConfigBody(&ConfigBody{PackSize: 1, ChunkerMax: 1, IDKeyCheck: id.ID{1}})
 	f.Add(body)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _ = DecodeConfigHeader(data)
+		h, err := DecodeConfigHeader(data)
+		hl, errl := DecodeConfigHeaderLenient(data)
+		if err == nil && (errl != nil || string(hl.Body) != string(h.Body)) {
+			t.Fatalf("lenient decoding differs on a valid header: %v", errl)
+		}
+		if errl == nil && (hl.ID.IsNull() || hl.Format != Magic) {
+			t.Fatalf("lenient decoding accepted %+v", hl)
+		}
 		_, _ = DecodeConfigBody(data)
 	})
 }
