@@ -150,6 +150,7 @@ func (c *creator) readFile(j *fileJob, chk *chunker.Chunker) {
 	j.node = nodeFromMeta(j.name, m)
 	size := m.Size
 	adviseRead(f, size)
+	lastHole := false
 	for off := int64(0); off < size; {
 		start, end, err := fsmeta.NextData(f, off, size)
 		if err != nil {
@@ -165,10 +166,18 @@ func (c *creator) readFile(j *fileJob, chk *chunker.Chunker) {
 				start, shrunk = max(off, cur.Size), true
 			}
 		}
+		var trail int64
+		if start < size && (start > off || end < size) {
+			// Zeros at the edges of a data region next to a hole are
+			// recorded as part of the hole: holes are block-aligned, so
+			// content that moved by a few bytes would otherwise start
+			// with a different run of zeros and chunk differently.
+			lead, tr := zeroEdges(f, start, end, start > off, end < size)
+			start, trail = start+lead, tr
+		}
 		if start > off {
-			j.mu.Lock()
-			j.ext = append(j.ext, HoleExtent(uint64(start-off)))
-			j.mu.Unlock()
+			j.addHole(uint64(start-off), lastHole)
+			lastHole = true
 		}
 		if shrunk {
 			j.changed = true
@@ -177,14 +186,21 @@ func (c *creator) readFile(j *fileJob, chk *chunker.Chunker) {
 		if start >= size {
 			break
 		}
-		n, err := c.chunkStream(j, chk, io.NewSectionReader(f, start, end-start), end-start)
-		if err != nil {
-			j.failed = err
-			return
+		if start < end-trail {
+			n, err := c.chunkStream(j, chk, io.NewSectionReader(f, start, end-trail-start), end-trail-start)
+			if err != nil {
+				j.failed = err
+				return
+			}
+			if n < end-trail-start { // the file shrank while being read
+				j.changed = true
+				break
+			}
+			lastHole = false
 		}
-		if n < end-start { // the file shrank while being read
-			j.changed = true
-			break
+		if trail > 0 {
+			j.addHole(uint64(trail), lastHole)
+			lastHole = true
 		}
 		off = end
 	}
@@ -192,6 +208,48 @@ func (c *creator) readFile(j *fileJob, chk *chunker.Chunker) {
 		(after.Size != m.Size || after.Mtime != m.Mtime || after.Ctime != m.Ctime) {
 		j.changed = true
 	}
+}
+
+// zeroEdgeMax bounds the zeros trimmed at each edge of a data region: a
+// hole's partial block.
+const zeroEdgeMax = 4096
+
+// zeroEdges returns how many bytes at the start (if head) and at the end
+// (if tail) of the data region [start, end) of f are zeros, up to
+// zeroEdgeMax each, and never more than the region in total. Read errors
+// count as no zeros (the region is then read as usual).
+func zeroEdges(f io.ReaderAt, start, end int64, head, tail bool) (lead, trail int64) {
+	var buf [zeroEdgeMax]byte
+	if head {
+		n, _ := f.ReadAt(buf[:min(int64(len(buf)), end-start)], start)
+		for lead < int64(n) && buf[lead] == 0 {
+			lead++
+		}
+	}
+	if tail && start+lead < end {
+		k := min(int64(len(buf)), end-start-lead)
+		n, err := f.ReadAt(buf[:k], end-k)
+		if err == nil && int64(n) == k {
+			for trail < k && buf[k-1-trail] == 0 {
+				trail++
+			}
+		}
+	}
+	return lead, trail
+}
+
+// addHole appends a hole of n bytes to the job's extents, or, if join,
+// adds it to the last extent, which the caller knows is a hole (a data
+// extent whose blob is not saved yet also has no ID, so IsHole cannot
+// tell).
+func (j *fileJob) addHole(n uint64, join bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if k := len(j.ext); join && k > 0 {
+		j.ext[k-1].Size += n
+		return
+	}
+	j.ext = append(j.ext, HoleExtent(n))
 }
 
 // readAhead is how much of a file a reader asks the kernel to read ahead
