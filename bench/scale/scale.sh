@@ -59,64 +59,10 @@ mkdir -p "$work"
 work=$(cd "$work" && pwd)
 case $out in /*) ;; *) out=$PWD/$out ;; esac # the script cd-s into $work
 
-failed=1
-cleanup() {
-  if [ "$keep" = 1 ]; then
-    echo "work dir kept: $work"
-  elif [ "$failed" = 1 ]; then
-    echo "failed: work dir kept for inspection: $work (remove it by hand)" >&2
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
-
-missing=()
-command -v borg >/dev/null || missing+=(borgbackup)
-command -v restic >/dev/null || missing+=(restic)
-[ -x /usr/bin/time ] || missing+=(time)
-if [ ${#missing[@]} -gt 0 ]; then
-  [ "$(id -u)" = 0 ] || { echo "scale.sh: missing ${missing[*]}; run as root to install them" >&2; exit 2; }
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-command -v python3 >/dev/null || { echo "scale.sh: python3 is needed for the report" >&2; exit 2; }
-
-build() { # retries: other people edit the tree while we benchmark
-  local try
-  for try in 1 2 3 4 5; do
-    if (cd "$root" && go build -o "$work/gobak" ./cmd/gobak && go build -o "$work/gentree" ./bench/scale/gentree &&
-      go build -o "$work/gendata" ./bench/compare/gendata); then
-      return 0
-    fi
-    echo "build failed (try $try), retrying in 60 s" >&2
-    sleep 60
-  done
-  return 1
-}
-build
-gobak=$work/gobak
-
-export GOBAK_PASSPHRASE=bench BORG_PASSPHRASE=bench RESTIC_PASSWORD=bench
-export GOBAK_TEST_FAST_KDF=0
-export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
-export BORG_BASE_DIR=$work/borgbase BORG_CACHE_DIR=$work/cache-borg BORG_CONFIG_DIR=$work/borgconf
-export GOBAK_CACHE_DIR=$work/cache-gobak RESTIC_CACHE_DIR=$work/cache-restic
-export GOBAK_KEYS_DIR=$work/gobakkeys
-
-dropped=no
-if [ "$drop" = 1 ] && sync && (echo 3 > /proc/sys/vm/drop_caches) 2>/dev/null; then
-  dropped=yes
-fi
-# dropcaches: before every measured step, flush the previous steps' dirty
-# pages (always: else their writeback is charged to the next step) and
-# drop the page cache (when permitted and not --no-drop-caches).
-dropcaches() {
-  sync
-  if [ "$dropped" = yes ]; then
-    echo 3 > /proc/sys/vm/drop_caches
-  fi
-}
+name=scale.sh
+builds=(gentree ./bench/scale/gentree gendata ./bench/compare/gendata)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
 raw=$work/raw.tsv
 printf 'run\ttree\ttool\tstep\twall_s\tcpu_s\trss_kib\trepo_bytes\tcache_bytes\tlines\n' > "$raw"

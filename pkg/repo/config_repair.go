@@ -124,21 +124,9 @@ func RepairConfig(ctx context.Context, be backend.Backend, o ConfigRepairOptions
 	if err != nil {
 		return done, fmt.Errorf("repair config: %w", err)
 	}
-	if o.Compression == "" {
-		o.Compression = compress.Default().String()
-	}
-	comp, err := compress.ParseSpec(o.Compression)
+	comp, err := bodyDefaults(&o.Chunker, &o.PackSize, &o.Compression)
 	if err != nil {
 		return done, fmt.Errorf("repair config: %w", err)
-	}
-	if o.Chunker == (chunker.Params{}) {
-		o.Chunker = chunker.DefaultParams()
-	}
-	if err := o.Chunker.Validate(); err != nil {
-		return done, fmt.Errorf("repair config: %w", err)
-	}
-	if o.PackSize == 0 {
-		o.PackSize = DefaultPackSize
 	}
 	r.key = key
 	if ok, err := r.keyAuthenticates(ctx); err != nil {

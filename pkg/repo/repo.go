@@ -138,24 +138,9 @@ func Init(ctx context.Context, be backend.Backend, o InitOptions) (*Repo, error)
 	default:
 		return nil, fmt.Errorf("init: unknown encryption mode %q (want repokey, keyfile or none)", o.Encryption)
 	}
-	if o.Compression == "" {
-		o.Compression = compress.Default().String()
-	}
-	comp, err := compress.ParseSpec(o.Compression)
+	comp, err := bodyDefaults(&o.Chunker, &o.PackSize, &o.Compression)
 	if err != nil {
 		return nil, fmt.Errorf("init: %w", err)
-	}
-	if o.Chunker == (chunker.Params{}) {
-		o.Chunker = chunker.DefaultParams()
-	}
-	if err := o.Chunker.Validate(); err != nil {
-		return nil, fmt.Errorf("init: %w", err)
-	}
-	if o.PackSize == 0 {
-		o.PackSize = DefaultPackSize
-	}
-	if o.PackSize < MinPackSize || o.PackSize > MaxPackSize {
-		return nil, fmt.Errorf("init: pack size %d out of range [%d, %d]", o.PackSize, MinPackSize, MaxPackSize)
 	}
 	if o.KDF == (crypto.KDFParams{}) {
 		o.KDF = crypto.DefaultKDF
@@ -290,6 +275,32 @@ func Open(ctx context.Context, be backend.Backend, o Options) (*Repo, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// bodyDefaults fills in the default chunker sizes, pack size and
+// compression of a new config body where they are zero, checks them, and
+// returns the parsed compression.
+func bodyDefaults(ch *chunker.Params, packSize *uint32, compression *string) (compress.Spec, error) {
+	if *compression == "" {
+		*compression = compress.Default().String()
+	}
+	comp, err := compress.ParseSpec(*compression)
+	if err != nil {
+		return comp, err
+	}
+	if *ch == (chunker.Params{}) {
+		*ch = chunker.DefaultParams()
+	}
+	if err := ch.Validate(); err != nil {
+		return comp, err
+	}
+	if *packSize == 0 {
+		*packSize = DefaultPackSize
+	}
+	if *packSize < MinPackSize || *packSize > MaxPackSize {
+		return comp, fmt.Errorf("pack size %d out of range [%d, %d]", *packSize, MinPackSize, MaxPackSize)
+	}
+	return comp, nil
 }
 
 func configFrom(hdr *format.ConfigHeader, body *format.ConfigBody, suite crypto.Suite) (Config, error) {

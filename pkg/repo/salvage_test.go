@@ -214,3 +214,27 @@ func TestRepairConfig(t *testing.T) {
 		t.Errorf("RepairConfig of a damaged header: %v", err)
 	}
 }
+
+// TestRepairConfigRejectsBadParams: a rebuilt body with a pack size Open
+// would refuse is never written.
+func TestRepairConfigRejectsBadParams(t *testing.T) {
+	ctx := context.Background()
+	r, dir, o := newLocalRepo(t, nil)
+	r.Close()
+	cfgPath := filepath.Join(dir, "config")
+	editFile(t, cfgPath, func(b []byte) []byte {
+		b[bytes.Index(b, []byte(`"body": "`))+20] = '!'
+		return b
+	})
+	before, _ := os.ReadFile(cfgPath)
+	be, err := local.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RepairConfig(ctx, be, ConfigRepairOptions{Options: o, PackSize: MaxPackSize + 1}); err == nil {
+		t.Error("RepairConfig accepted a pack size out of range")
+	}
+	if after, _ := os.ReadFile(cfgPath); !bytes.Equal(after, before) {
+		t.Error("RepairConfig with bad parameters changed the config")
+	}
+}
