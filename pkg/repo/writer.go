@@ -239,19 +239,21 @@ func (r *Repo) sendPack(p *packBuf) error {
 	case w.queue <- p:
 		return nil
 	case <-r.ctx.Done():
-		r.packDone(p, ErrClosed)
+		r.packDone(p.seq, ErrClosed)
 		return ErrClosed
 	}
 }
 
-// packDone ends a pack's flight; a non-nil err becomes the sticky error.
-func (r *Repo) packDone(p *packBuf, err error) {
+// packDone ends the flight of the pack numbered seq; a non-nil err becomes
+// the sticky error. It takes the number, not the pack: an uploaded pack's
+// buffer is already back in the free list, and may be numbered anew.
+func (r *Repo) packDone(seq uint64, err error) {
 	w := &r.w
 	w.mu.Lock()
 	if err != nil && w.err == nil {
 		w.err = err
 	}
-	delete(w.inflight, p.seq)
+	delete(w.inflight, seq)
 	w.cond.Broadcast()
 	w.mu.Unlock()
 }
@@ -271,7 +273,9 @@ func (r *Repo) startUploaders() {
 			for {
 				select {
 				case p := <-w.queue:
-					r.packDone(p, r.uploadPack(p))
+					// uploadPack frees p: keep its number.
+					seq := p.seq
+					r.packDone(seq, r.uploadPack(p))
 				case <-r.ctx.Done():
 					return
 				}
@@ -281,7 +285,8 @@ func (r *Repo) startUploaders() {
 }
 
 // uploadPack stores one pack, records its blobs as uploaded, and writes an
-// index file when enough packs or time have accumulated.
+// index file when enough packs or time have accumulated. It gives p's
+// buffer back to the free list: p must not be used after it returns.
 func (r *Repo) uploadPack(p *packBuf) error {
 	packID := id.Hash(p.buf)
 	h := backend.Handle{Type: backend.PackFile, Name: packID.String()}
@@ -396,7 +401,7 @@ func (r *Repo) Flush(ctx context.Context) error {
 	for i, p := range open {
 		if err := r.sendPack(p); err != nil {
 			for _, q := range open[i+1:] {
-				r.packDone(q, err)
+				r.packDone(q.seq, err)
 			}
 			return err
 		}
