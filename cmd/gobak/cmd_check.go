@@ -147,7 +147,11 @@ func (a *app) runCheck(cmd *cobra.Command, args []string, f *checkFlags, seedSet
 			if werr := out.summary(loc.String(), check.Summary{Damage: 1, PackCheck: "none"}); werr != nil {
 				return werr
 			}
-			return withHint(err, "")
+			hint := "" // (not ErrDamaged's: run check)
+			if kind == check.KindKey {
+				hint = defaultHint(err)
+			}
+			return withHint(err, hint)
 		}
 		return err
 	}

@@ -258,9 +258,25 @@ func TestCheckKeyDamaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flipAt(t, keys[0], bytes.Index(data, []byte(`"data": "`))+12)
-	res := r.check(t, exitError)
-	checkError(t, res, "key file is damaged")
+	// The key's data is base64: one damaged character either still
+	// decodes (the key then fails authentication) or does not (the file
+	// then does not parse). Both are reported as a damaged key file.
+	at := bytes.Index(data, []byte(`"data": "`)) + 12
+	for name, c := range map[string]byte{"decodes": 'A', "not base64": '!'} {
+		if data[at] == c {
+			c = 'B'
+		}
+		damaged := bytes.Clone(data)
+		damaged[at] = c
+		if err := os.WriteFile(keys[0], damaged, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		res := r.check(t, exitError)
+		checkError(t, res, "key file is damaged", "gobak key import")
+		if !strings.Contains(res.stdout, "damage: key") && !strings.Contains(res.stderr, "passphrase") {
+			t.Errorf("%s: neither reported as key damage nor as a key that does not open:\n%s", name, res)
+		}
+	}
 }
 
 func TestCheckUsage(t *testing.T) {

@@ -20,6 +20,9 @@ var (
 	ErrWrongPassphrase = crypto.ErrWrongPassphrase
 	// ErrNoKey: no usable key file was found for the repository.
 	ErrNoKey = errors.New("no usable key file")
+	// ErrKeyDamaged: the repository's key file exists but does not parse
+	// (returned together with ErrNoKey). Restore it from an export.
+	ErrKeyDamaged = errors.New("key file is damaged")
 	// ErrAlreadyExists: Init found an existing repository.
 	ErrAlreadyExists = errors.New("repository already exists")
 	// ErrBlobNotFound: the index knows no blob with that ID.

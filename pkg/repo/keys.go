@@ -32,9 +32,12 @@ func (r *Repo) unlock(ctx context.Context, hdr *format.ConfigHeader) (*crypto.Ma
 	if hdr.Encryption == format.EncNone {
 		return crypto.PublicMasterKey(), nil
 	}
-	cands, problems, err := findKeys(ctx, r.be, r.opts.KeysDir, hdr)
+	cands, problems, damaged, err := findKeys(ctx, r.be, r.opts.KeysDir, hdr)
 	if err != nil {
 		return nil, err
+	}
+	if len(cands) == 0 && damaged {
+		return nil, fmt.Errorf("%s: %w: %w (%s)", r.be.Location(), ErrNoKey, ErrKeyDamaged, strings.Join(problems, ", "))
 	}
 	if len(cands) == 0 {
 		where := "keys/ in the repository"
@@ -65,12 +68,14 @@ func (r *Repo) unlock(ctx context.Context, hdr *format.ConfigHeader) (*crypto.Ma
 }
 
 // findKeys lists the key files that belong to the repository described by
-// hdr. problems names key files that could not be read or parsed.
-func findKeys(ctx context.Context, be backend.Backend, keysDir string, hdr *format.ConfigHeader) (cands []keyCandidate, problems []string, err error) {
+// hdr. problems names key files that could not be read or parsed; damaged
+// reports whether a key file was read but does not parse.
+func findKeys(ctx context.Context, be backend.Backend, keysDir string, hdr *format.ConfigHeader) (cands []keyCandidate, problems []string, damaged bool, err error) {
 	add := func(data []byte, h backend.Handle, path string) {
 		kf, err := crypto.ParseKeyFile(data)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", nameOf(h, path), err))
+			damaged = true
 			return
 		}
 		if kf.Repository != hdr.ID {
@@ -88,7 +93,7 @@ func findKeys(ctx context.Context, be backend.Backend, keysDir string, hdr *form
 			return nil
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: list keys: %w", be.Location(), err)
+			return nil, nil, false, fmt.Errorf("%s: list keys: %w", be.Location(), err)
 		}
 		for _, n := range names {
 			h := backend.Handle{Type: backend.KeyFile, Name: n}
@@ -103,14 +108,14 @@ func findKeys(ctx context.Context, be backend.Backend, keysDir string, hdr *form
 			}
 			add(data, h, "")
 		}
-		return cands, problems, nil
+		return cands, problems, damaged, nil
 	}
 	if keysDir == "" {
-		return nil, nil, fmt.Errorf("%s: %w: the repository uses keyfile encryption but no keys directory is set", be.Location(), ErrNoKey)
+		return nil, nil, false, fmt.Errorf("%s: %w: the repository uses keyfile encryption but no keys directory is set", be.Location(), ErrNoKey)
 	}
 	entries, err := os.ReadDir(keysDir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, nil, fmt.Errorf("read keys directory: %w", err)
+		return nil, nil, false, fmt.Errorf("read keys directory: %w", err)
 	}
 	for _, e := range entries {
 		if !e.Type().IsRegular() {
@@ -124,7 +129,7 @@ func findKeys(ctx context.Context, be backend.Backend, keysDir string, hdr *form
 		}
 		add(data, backend.Handle{}, path)
 	}
-	return cands, problems, nil
+	return cands, problems, damaged, nil
 }
 
 func nameOf(h backend.Handle, path string) string {
