@@ -160,7 +160,7 @@ func copyDir(t *testing.T, from, to string) {
 
 // compactCmd starts gobak compact on repoPath with its own cache.
 func (c *cli) compactCmd(repoPath, cache string, args ...string) (*exec.Cmd, *bytes.Buffer) {
-	cmd := exec.Command(gobakBin, append(append([]string{"compact", "--lock-wait", "10"}, args...), repoPath)...)
+	cmd := gobakCommand(c.t, append(append([]string{"compact", "--lock-wait", "10"}, args...), repoPath)...)
 	for k, v := range c.vars {
 		if k != "GOBAK_CACHE_DIR" {
 			cmd.Env = append(cmd.Env, k+"="+v)

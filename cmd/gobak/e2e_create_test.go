@@ -298,7 +298,7 @@ func randomBytes(n int, seed uint64) []byte {
 // input from the returned pipe.
 func (c *cli) startCreate(args ...string) (*exec.Cmd, *os.File, *bytes.Buffer) {
 	c.t.Helper()
-	cmd := exec.Command(gobakBin, args...)
+	cmd := gobakCommand(c.t, args...)
 	for k, v := range c.vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

@@ -97,7 +97,7 @@ func TestInterrupt(t *testing.T) {
 	// with 143, one line on stderr and no lock of its own left behind.
 	for sig, msg := range map[syscall.Signal]string{syscall.SIGINT: "gobak: interrupted (SIGINT)\n", syscall.SIGTERM: "gobak: terminated (SIGTERM)\n"} {
 		t.Run(sig.String(), func(t *testing.T) {
-			cmd := exec.Command(gobakBin, "--lock-wait", "60", "info", path)
+			cmd := gobakCommand(t, "--lock-wait", "60", "info", path)
 			cmd.Env = []string{"PATH=" + c.vars["PATH"], "HOME=" + c.vars["HOME"],
 				"GOBAK_CACHE_DIR=" + c.vars["GOBAK_CACHE_DIR"], "GOBAK_PASSPHRASE=" + pass}
 			var stderr bytes.Buffer
@@ -134,5 +134,31 @@ func TestInterrupt(t *testing.T) {
 				t.Errorf("%d lock files, want only the held one", n)
 			}
 		})
+	}
+}
+
+// TestWatchdog checks the test harness itself: a gobak run that hangs (here
+// waiting for a lock) is stopped by the watchdog of gobakCommand with a
+// goroutine dump on its standard error, long before its own deadline.
+func TestWatchdog(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	path := c.initRepo("repo")
+	holdLock(t, path, true)
+	cmd := gobakCommandLimit(t, time.Second, "--lock-wait", "600", "info", path)
+	cmd.Env = []string{"PATH=" + c.vars["PATH"], "HOME=" + c.vars["HOME"],
+		"GOBAK_CACHE_DIR=" + c.vars["GOBAK_CACHE_DIR"], "GOBAK_PASSPHRASE=" + pass}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	if err == nil {
+		t.Fatal("a run waiting 600 s for a lock exited 0 within the watchdog's limit")
+	}
+	if took := time.Since(start); took > time.Minute {
+		t.Errorf("the watchdog stopped the run only after %v", took)
+	}
+	if !strings.Contains(stderr.String(), "goroutine ") || !strings.Contains(stderr.String(), "SIGQUIT") {
+		t.Errorf("no goroutine dump on stderr after the watchdog fired (%v):\n%s", err, stderr.String())
 	}
 }

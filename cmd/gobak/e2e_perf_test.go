@@ -3,7 +3,6 @@ package main
 import (
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -14,7 +13,7 @@ import (
 // exits 0.
 func (c *cli) peakRSS(args ...string) int64 {
 	c.t.Helper()
-	cmd := exec.Command(gobakBin, args...)
+	cmd := gobakCommand(c.t, args...)
 	for k, v := range c.vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

@@ -393,7 +393,7 @@ func TestRepairKilled(t *testing.T) {
 		return &repairRepo{checkRepo: &checkRepo{c: cc, repo: work, victim: r.victim}, src: r.src, files: r.files}, cc
 	}
 	repairCmd := func(cc *cli, work string) *exec.Cmd {
-		cmd := exec.Command(gobakBin, "check", "--repair", "--yes", "--verify-data", work)
+		cmd := gobakCommand(cc.t, "check", "--repair", "--yes", "--verify-data", work)
 		for k, v := range cc.vars {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}

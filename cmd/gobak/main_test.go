@@ -2,13 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // gobakBin is the binary built once by TestMain for the end-to-end tests.
@@ -33,6 +36,35 @@ func testMain(m *testing.M) int {
 		return 2
 	}
 	return m.Run()
+}
+
+// cmdLimit is how long one gobak run of a test may take before the
+// watchdog of gobakCommand asks it for a goroutine dump. The longest run of
+// the suite takes a few seconds; on a loaded machine, ten times that.
+const cmdLimit = 2 * time.Minute
+
+// gobakCommand returns a command running the gobak binary with args under
+// a watchdog: a run still going after cmdLimit gets SIGQUIT, so that the Go
+// runtime prints every goroutine on its standard error (which the test
+// reports) and exits, instead of hanging the whole package until the
+// go test timeout; 20 s later it is killed.
+func gobakCommand(t testing.TB, args ...string) *exec.Cmd {
+	return gobakCommandLimit(t, cmdLimit, args...)
+}
+
+// gobakCommandLimit is gobakCommand with the watchdog set to limit.
+func gobakCommandLimit(t testing.TB, limit time.Duration, args ...string) *exec.Cmd {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, gobakBin, args...)
+	cmd.Cancel = func() error {
+		if ctx.Err() == context.DeadlineExceeded {
+			fmt.Fprintf(os.Stderr, "watchdog: gobak %s still running after %v: sent SIGQUIT for a goroutine dump\n", strings.Join(args, " "), limit)
+		}
+		return cmd.Process.Signal(syscall.SIGQUIT)
+	}
+	cmd.WaitDelay = 20 * time.Second
+	return cmd
 }
 
 // cli runs the gobak binary in a private environment: its own HOME, cache
@@ -97,7 +129,7 @@ func (c *cli) run(env []string, args ...string) result {
 
 func (c *cli) runWith(o runOpts, args ...string) result {
 	c.t.Helper()
-	cmd := exec.Command(gobakBin, args...)
+	cmd := gobakCommand(c.t, args...)
 	vars := map[string]string{}
 	for k, v := range c.vars {
 		vars[k] = v
@@ -126,7 +158,7 @@ func (c *cli) runWith(o runOpts, args ...string) result {
 	case errors.As(err, &ee):
 		r.code = ee.ExitCode()
 	default:
-		c.t.Fatalf("run gobak %v: %v", args, err)
+		c.t.Fatalf("run gobak %v: %v\n%s", args, err, r)
 	}
 	checkNoCrash(c.t, r)
 	return r
