@@ -22,11 +22,12 @@ import (
 
 // createFlags are the flags of gobak create.
 type createFlags struct {
-	excludes, excludeFrom, excludeIfPresent []string
-	excludeCaches, oneFS, numericIDs        bool
-	compression, comment, timestamp         string
-	parent, stdinName                       string
-	stats, list, dryRun, asJSON, progress   bool
+	sel                                   selection
+	excludeIfPresent                      []string
+	excludeCaches, oneFS, numericIDs      bool
+	compression, comment, timestamp       string
+	parent, stdinName                     string
+	stats, list, dryRun, asJSON, progress bool
 }
 
 func (a *app) newCreateCmd() *cobra.Command {
@@ -55,8 +56,8 @@ S socket (never stored), - dry run.`,
 		Example: `  gobak create /backup/repo::{hostname}-{now:%Y-%m-%d_%H:%M} /etc /home --exclude '/home/*/.cache'
   pg_dump app | gobak create --stdin-name app.sql /backup/repo::db-{now} -`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) < 2 {
-				return usagef("%s takes REPO::ARCHIVE and at least one PATH (or - for standard input), got %d arguments", cmd.CommandPath(), len(args))
+			if len(args) < 1 {
+				return usagef("%s takes REPO::ARCHIVE and at least one PATH (or - for standard input, or roots given by --pattern 'R PATH'), got %d arguments", cmd.CommandPath(), len(args))
 			}
 			return nil
 		},
@@ -72,8 +73,7 @@ S socket (never stored), - dry run.`,
 		}),
 	}
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&f.excludes, "exclude", "e", nil, "leave out paths matching `PATTERN` (fm: style by default; repeatable)")
-	fl.StringArrayVar(&f.excludeFrom, "exclude-from", nil, "read exclude patterns from `FILE`, one per line")
+	f.sel.register(fl, "paths")
 	fl.BoolVar(&f.excludeCaches, "exclude-caches", false, "leave out directories holding a CACHEDIR.TAG")
 	fl.StringArrayVar(&f.excludeIfPresent, "exclude-if-present", nil, "leave out directories holding an entry called `NAME` (repeatable)")
 	fl.BoolVarP(&f.oneFS, "one-file-system", "x", false, "do not cross into other file systems below each PATH")
@@ -116,10 +116,18 @@ func (a *app) runCreate(cmd *cobra.Command, args []string, f *createFlags) (warn
 		OneFileSystem: f.oneFS, NumericIDs: f.numericIDs, Comment: f.comment, DryRun: f.dryRun,
 		Username: a.username(), CommandLine: os.Args,
 	}
-	if err := a.createInputs(args[1:], &o); err != nil {
+	m, roots, err := f.sel.matcher()
+	if err != nil {
 		return 0, err
 	}
-	if o.Exclude, err = f.excluder(); err != nil {
+	if m != nil {
+		o.Exclude = m // (a nil *Matcher must not become a non-nil Excluder)
+	}
+	inputs := append(args[1:len(args):len(args)], roots...)
+	if len(inputs) == 0 {
+		return 0, usagef("%s takes REPO::ARCHIVE and at least one PATH (or - for standard input, or roots given by --pattern 'R PATH'), got %d arguments", cmd.CommandPath(), len(args))
+	}
+	if err := a.createInputs(inputs, &o); err != nil {
 		return 0, err
 	}
 	if o.Time, err = parseTimestamp(f.timestamp); err != nil {
@@ -229,15 +237,6 @@ func (a *app) createInputs(args []string, o *archive.CreateOptions) error {
 		return &msgError{msg: "nothing to back up: no such file or directory: " + strings.Join(missing, ", "), err: archive.ErrNoPaths}
 	}
 	return nil
-}
-
-// excluder builds the exclusion rules, nil if there are none.
-func (f *createFlags) excluder() (archive.Excluder, error) {
-	m, err := excludeMatcher(f.excludes, f.excludeFrom)
-	if m == nil || err != nil {
-		return nil, err // a nil *Matcher must not become a non-nil Excluder
-	}
-	return m, nil
 }
 
 // parseTimestamp parses --timestamp: an RFC 3339 time, a local time as

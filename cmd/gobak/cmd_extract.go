@@ -19,7 +19,7 @@ import (
 // extractFlags are the flags of gobak extract.
 type extractFlags struct {
 	destination                           string
-	excludes, excludeFrom                 []string
+	sel                                   selection
 	strip                                 int
 	numericIDs, sparse, dryRun, list, prg bool
 }
@@ -71,8 +71,7 @@ as unsafe, directories unreadable).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.destination, "destination", "", "restore into `DIR` (default: the current directory)")
-	fl.StringArrayVarP(&f.excludes, "exclude", "e", nil, "leave out archive paths matching `PATTERN` (fm: style by default; repeatable)")
-	fl.StringArrayVar(&f.excludeFrom, "exclude-from", nil, "read exclude patterns from `FILE`, one per line")
+	f.sel.register(fl, "archive paths")
 	fl.IntVar(&f.strip, "strip-components", 0, "drop `N` leading path components")
 	fl.BoolVar(&f.numericIDs, "numeric-ids", false, "restore owners by numeric id only, ignoring user and group names")
 	fl.BoolVar(&f.sparse, "sparse", false, "restore holes and runs of zeros as holes (sparse files)")
@@ -91,9 +90,12 @@ func (a *app) runExtract(cmd *cobra.Command, args []string, f *extractFlags) (st
 	if f.strip < 0 {
 		return st, usagef("--strip-components %d: must be 0 or more", f.strip)
 	}
-	excl, err := excludeMatcher(f.excludes, f.excludeFrom)
+	excl, roots, err := f.sel.matcher()
 	if err != nil {
 		return st, err
+	}
+	if len(roots) > 0 {
+		return st, usagef("extract: 'R %s' names a backup root; extract takes archive PATHs as arguments instead", roots[0])
 	}
 	dest := f.destination
 	if dest == "" {
