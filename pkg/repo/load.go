@@ -3,9 +3,7 @@ package repo
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/gobak/gobak/pkg/backend"
 	"github.com/gobak/gobak/pkg/compress"
@@ -58,13 +56,7 @@ func (r *Repo) LoadBlob(ctx context.Context, bid id.ID, dst []byte) ([]byte, err
 	sealed := (*sbuf)[:loc.Length]
 	h := backend.Handle{Type: backend.PackFile, Name: loc.Pack.String()}
 	if err := backend.ReadAt(ctx, r.be, h, int64(loc.Offset), sealed); err != nil {
-		if errors.Is(err, backend.ErrNotExist) {
-			return nil, fmt.Errorf("load blob %s: pack %s is missing: %w", bid, loc.Pack, ErrDamaged)
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("load blob %s: pack %s is shorter than the index says: %w", bid, loc.Pack, ErrDamaged)
-		}
-		return nil, fmt.Errorf("load blob %s from pack %s: %w", bid, loc.Pack, err)
+		return nil, readError(bid, loc.Pack, err)
 	}
 	return r.openBlob(bid, loc, sealed, dst)
 }

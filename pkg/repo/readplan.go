@@ -110,11 +110,22 @@ func (r *Repo) LoadBlobs(ctx context.Context, bids []id.ID, fn func(i int, data 
 		for _, p := range plan[start:end] {
 			var err error
 			var data []byte
-			if rerr != nil {
-				err = readError(p.id, p.loc.Pack, rerr)
+			off := int64(p.loc.Offset) - from
+			sealed := run[off : off+int64(p.loc.Length)]
+			perr := rerr
+			if rerr != nil && end-start > 1 {
+				// The read of the whole run failed (say, the pack is
+				// shorter than the index says): read this blob alone, so
+				// that every blob that is intact still loads, as with
+				// LoadBlob.
+				perr = backend.ReadAt(ctx, r.be, h, int64(p.loc.Offset), sealed)
+				if perr != nil && ctx.Err() != nil {
+					return ctx.Err()
+				}
+			}
+			if perr != nil {
+				err = readError(p.id, p.loc.Pack, perr)
 			} else {
-				off := int64(p.loc.Offset) - from
-				sealed := run[off : off+int64(p.loc.Length)]
 				data, err = r.openBlob(p.id, p.loc, sealed, plain)
 				if err == nil {
 					plain = data
