@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gobak/gobak/pkg/backend"
-	"github.com/gobak/gobak/pkg/backend/local"
 	"github.com/gobak/gobak/pkg/chunker"
 	"github.com/gobak/gobak/pkg/compress"
 	"github.com/gobak/gobak/pkg/crypto"
@@ -122,25 +121,44 @@ func (a *app) runInit(cmd *cobra.Command, args []string, f *initFlags) (err erro
 		return withHint(errors.New("init: keyfile encryption needs a keys directory, and there is no home directory"), "set GOBAK_KEYS_DIR")
 	}
 
+	local := loc.Scheme == "file"
+	askPassphrase := func() error {
+		if o.Encryption == "none" {
+			return nil
+		}
+		pass, err := a.newPassphrase(ctx, true, errNoPassphrase)
+		if err != nil {
+			return fmt.Errorf("init %s: %w", loc, err)
+		}
+		o.Passphrase = func() ([]byte, error) { return pass, nil }
+		return nil
+	}
+	if !local {
+		// A layout made on a server is not removed again if init
+		// fails, and a second init refuses a directory that is not
+		// empty: ask first.
+		if err := askPassphrase(); err != nil {
+			return err
+		}
+	}
 	_, statErr := os.Stat(loc.Path)
-	existed := statErr == nil
-	be, err := local.Create(loc.Path)
+	existed := local && statErr == nil
+	be, err := a.storage(ctx, loc, true)
 	if err != nil {
 		return initCreateError(loc, err)
 	}
 	defer func() {
-		if err != nil {
+		if err != nil && local {
 			removeNewRepo(loc.Path, existed)
 		}
 	}()
-	if o.Encryption != "none" {
-		// Asked before creating anything else, and only once.
-		pass, err := a.newPassphrase(ctx, true, errNoPassphrase)
-		if err != nil {
+	if local {
+		// Asked once the directory is known to be usable, before
+		// anything is written into it.
+		if err := askPassphrase(); err != nil {
 			_ = be.Close()
-			return fmt.Errorf("init %s: %w", loc, err)
+			return err
 		}
-		o.Passphrase = func() ([]byte, error) { return pass, nil }
 	}
 	r, err := repo.Init(ctx, be, o)
 	if err != nil {
@@ -161,6 +179,10 @@ func (a *app) runInit(cmd *cobra.Command, args []string, f *initFlags) (err erro
 func initCreateError(loc location, err error) error {
 	if !errors.Is(err, backend.ErrExist) {
 		return &msgError{msg: "init " + loc.String() + ": " + strings.TrimPrefix(err.Error(), "init: "), err: err}
+	}
+	if loc.Scheme != "file" {
+		return withHint(&msgError{msg: "init " + loc.String() + ": the directory already exists and is not empty (or is a repository)", err: err},
+			"choose a new or empty directory")
 	}
 	if _, serr := os.Stat(filepath.Join(loc.Path, string(backend.ConfigFile))); serr == nil {
 		return withHint(&msgError{msg: "init " + loc.String() + ": a gobak repository already exists there", err: fmt.Errorf("%w: %w", repo.ErrAlreadyExists, err)},

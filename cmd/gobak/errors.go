@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gobak/gobak/pkg/backend/sftp"
 	"github.com/gobak/gobak/pkg/index"
 	"github.com/gobak/gobak/pkg/repo"
 )
@@ -127,6 +128,8 @@ func defaultHint(err error) string {
 		return "wait for the other process to finish, or if no gobak process uses the repository, run 'gobak break-lock'"
 	case errors.Is(err, index.ErrInUse):
 		return "another gobak process is using the cache; wait for it to finish or give this one its own --cache-dir"
+	case errors.Is(err, sftp.ErrConnectionLost):
+		return "the connection to the server was lost: run the command again (what was stored is kept)"
 	case errors.Is(err, repo.ErrDamaged):
 		return "the repository may be damaged; check it with 'gobak check' before writing to it"
 	}

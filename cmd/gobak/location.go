@@ -4,19 +4,24 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path"
 	"path/filepath"
 	"strings"
 )
 
-// location is a parsed repository location. Only local repositories are
-// supported for now.
+// location is a parsed repository location: a local directory or a
+// directory on an SFTP server.
 type location struct {
 	// Raw is the location as the user wrote it.
 	Raw string
-	// Scheme is "file" for local repositories.
+	// Scheme is "file" for local repositories, "sftp" for SFTP ones.
 	Scheme string
-	// Path is the absolute, cleaned directory of a local repository.
+	// Path is the absolute, cleaned directory of a local repository, or
+	// the directory on the SFTP server: absolute, or relative to the
+	// login directory when the URL's path starts with /~/ or /./.
 	Path string
+	// User, Host and Port are those of an sftp:// URL ("" if not given).
+	User, Host, Port string
 }
 
 // String returns the location for messages: the path of a local
@@ -33,8 +38,8 @@ func (l location) String() string {
 var errNoRepo = errors.New("no repository given: pass REPO or set GOBAK_REPO")
 
 // parseLocation parses a repository location: a path (relative paths are
-// made absolute), file:///path, or the not-yet-supported sftp:// and s3://
-// URLs.
+// made absolute), file:///path, sftp://[user@]host[:port]/path, or the
+// not-yet-supported s3:// URLs.
 func parseLocation(s string) (location, error) {
 	if s == "" {
 		return location{}, errNoRepo
@@ -67,7 +72,9 @@ func parseLocation(s string) (location, error) {
 		}
 		loc.Scheme, loc.Path = "file", filepath.Clean(u.Path)
 		return loc, nil
-	case "sftp", "s3":
+	case "sftp":
+		return parseSFTP(loc, s)
+	case "s3":
 		if rest == "" {
 			return location{}, fmt.Errorf("repository location %q: missing host and path", s)
 		}
@@ -123,4 +130,36 @@ func (a *app) repoArg(args []string) (location, error) {
 		return location{}, usagef("%q names an archive, but this command works on a whole repository; drop the ::ARCHIVE part", arg)
 	}
 	return parseLocation(repoPart)
+}
+
+// parseSFTP parses sftp://[user@]host[:port]/path. As with scp, a path
+// starting with /~/ or /./ is relative to the login directory.
+func parseSFTP(loc location, s string) (location, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return location{}, fmt.Errorf("repository location %q: %v", s, err)
+	}
+	if u.Hostname() == "" {
+		return location{}, fmt.Errorf("repository location %q: missing host; write sftp://[user@]host[:port]/path", s)
+	}
+	if _, ok := u.User.Password(); ok {
+		return location{}, fmt.Errorf("repository location %q: passwords do not belong in the URL; use an SSH key", s)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return location{}, fmt.Errorf("repository location %q: sftp URLs take no query or fragment", s)
+	}
+	p := u.Path
+	switch {
+	case strings.HasPrefix(p, "/~/"):
+		p = "~/" + path.Clean(p[3:])
+	case strings.HasPrefix(p, "/./"):
+		p = path.Clean(p[3:])
+	case strings.HasPrefix(p, "/") && path.Clean(p) != "/":
+		p = path.Clean(p)
+	default:
+		return location{}, fmt.Errorf("repository location %q: missing path; write sftp://[user@]host[:port]/path (or /~/path for one in the home directory)", s)
+	}
+	loc.Scheme, loc.Path = "sftp", p
+	loc.User, loc.Host, loc.Port = u.User.Username(), u.Hostname(), u.Port()
+	return loc, nil
 }

@@ -31,9 +31,12 @@ func TestParseLocation(t *testing.T) {
 		{"file://", "", "absolute path"},
 		{"file://otherhost/srv", "", "not host"},
 		{"file:///srv?x=1", "", "no query"},
-		{"sftp://user@host:2222/srv/backup", "", "sftp repositories are not supported yet"},
 		{"s3://127.0.0.1:9000/bucket/prefix", "", "s3 repositories are not supported yet"},
 		{"sftp://", "", "missing host"},
+		{"sftp://host", "", "missing path"},
+		{"sftp://host/", "", "missing path"},
+		{"sftp://u:secret@host/r", "", "passwords do not belong"},
+		{"sftp://host/r?x=1", "", "no query"},
 		{"ftp://host/x", "", "unknown scheme"},
 	}
 	for _, tt := range tests {
@@ -50,6 +53,31 @@ func TestParseLocation(t *testing.T) {
 			}
 			if loc.Path != tt.wantPath || loc.Scheme != "file" || loc.String() != tt.wantPath || loc.Raw != tt.in {
 				t.Errorf("parseLocation(%q) = %+v, want path %q", tt.in, loc, tt.wantPath)
+			}
+		})
+	}
+}
+
+func TestParseSFTPLocation(t *testing.T) {
+	tests := []struct {
+		in                     string
+		user, host, port, path string
+	}{
+		{"sftp://backup@host.example:2222/srv/backup/", "backup", "host.example", "2222", "/srv/backup"},
+		{"sftp://host/srv//backup", "", "host", "", "/srv/backup"},
+		{"SFTP://[::1]:22/repo", "", "::1", "22", "/repo"},
+		{"sftp://host/~/repos/a", "", "host", "", "~/repos/a"},
+		{"sftp://host/./repo", "", "host", "", "repo"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			loc, err := parseLocation(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := location{Raw: tt.in, Scheme: "sftp", Path: tt.path, User: tt.user, Host: tt.host, Port: tt.port}
+			if loc != want || loc.String() != tt.in {
+				t.Errorf("parseLocation(%q) = %+v, want %+v", tt.in, loc, want)
 			}
 		})
 	}
@@ -103,7 +131,7 @@ func TestRepoArg(t *testing.T) {
 		{nil, nil, "", true, "GOBAK_REPO"},
 		{[]string{"/srv/r::arch"}, nil, "", true, "names an archive"},
 		{[]string{"::arch"}, map[string]string{"GOBAK_REPO": "/env/r"}, "", true, "names an archive"},
-		{[]string{"sftp://h/r"}, nil, "", false, "not supported"},
+		{[]string{"s3://h/r"}, nil, "", false, "not supported"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gobak/gobak/pkg/backend"
-	"github.com/gobak/gobak/pkg/backend/local"
 	"github.com/gobak/gobak/pkg/repo"
 )
 
@@ -28,7 +27,7 @@ const closeTimeout = 30 * time.Second
 // checks that it has a config file, so that nothing (a lock, a key) is ever
 // written into a directory that is not a repository.
 func (a *app) openBackend(ctx context.Context, loc location) (backend.Backend, error) {
-	be, err := local.Open(loc.Path)
+	be, err := a.storage(ctx, loc, false)
 	if errors.Is(err, backend.ErrNotExist) {
 		return nil, withHint(&msgError{msg: "repository " + loc.String() + " does not exist", err: err},
 			"check the path or create a repository with 'gobak init'")

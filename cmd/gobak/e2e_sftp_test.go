@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gobak/gobak/pkg/backend/sftp/sftptest"
+)
+
+// sftpCLI returns a cli whose gobak runs reach srv through the ssh client
+// (GOBAK_RSH), and the sftp:// URL of dir on srv.
+func sftpCLI(t *testing.T, srv *sftptest.Server, dir string) (*cli, string) {
+	c := newCLI(t)
+	c.vars["GOBAK_RSH"] = strings.Join(srv.SSHCommand(t), " ")
+	return c, fmt.Sprintf("sftp://%s@127.0.0.1:%s%s", srv.User, srv.Port, dir)
+}
+
+// TestSFTPRepository runs a borg-style session on a repository on a real
+// sshd, through the ssh client and through the built-in client, and
+// checks that the directory on the server is the same repository when
+// opened as a local path.
+func TestSFTPRepository(t *testing.T) {
+	t.Parallel()
+	srv := sftptest.Start(t)
+	remote := filepath.Join(t.TempDir(), "remote")
+	c, url := sftpCLI(t, srv, remote)
+	src := c.path("src")
+	writeFiles(t, src, map[string]string{
+		"etc/app.conf": "setting=1\n",
+		"data/big.bin": string(randomBytes(5<<20, 11)),
+		"data/empty":   "",
+	})
+
+	c.ok(withPass, "init", url)
+	c.fails(withPass, []string{"already exists", "not empty"}, "init", url)
+	c.ok(withPass, "create", url+"::one", src)
+	writeFiles(t, src, map[string]string{"etc/app.conf": "setting=2\n"})
+	c.ok(withPass, "create", url+"::two", src)
+	if got := c.ok(withPass, "list", "--short", url).stdout; got != "one\ntwo\n" {
+		t.Errorf("list: %q", got)
+	}
+	dest := c.path("dest")
+	if err := os.Mkdir(dest, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.ok(withPass, "extract", "--destination", dest, url+"::two")
+	compareTrees(t, src, filepath.Join(dest, strings.TrimPrefix(src, "/")))
+	c.ok(withPass, "check", "--verify-data", url)
+
+	// The same directory, opened as a local path, is the same repository.
+	local := c.ok(withPass, "list", "--short", remote).stdout
+	if local != "one\ntwo\n" {
+		t.Errorf("list of the directory as a local path: %q", local)
+	}
+	c.ok(withPass, "check", "--verify-data", remote)
+
+	// Retention and compaction work remotely too.
+	c.ok(withPass, "delete", url+"::one")
+	c.ok(withPass, "compact", url)
+	c.ok(withPass, "check", "--verify-data", url)
+
+	// Without an ssh client, the built-in client uses ~/.ssh.
+	native := newCLI(t)
+	native.vars["PATH"] = "/nonexistent"
+	sshDir := filepath.Join(native.vars["HOME"], ".ssh")
+	if err := os.MkdirAll(sshDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, srv.ClientKey, filepath.Join(sshDir, "id_ed25519"))
+	copyFile(t, srv.KnownHosts, filepath.Join(sshDir, "known_hosts"))
+	if got := native.ok(withPass, "list", "--short", url).stdout; got != "two\n" {
+		t.Errorf("list through the built-in client: %q", got)
+	}
+	// A host key that is not the server's is refused, naming the file.
+	other := sftptest.Start(t)
+	known, err := os.ReadFile(other.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	known = bytes.Replace(known, []byte(":"+other.Port+"]"), []byte(":"+srv.Port+"]"), 1)
+	if err := os.WriteFile(filepath.Join(sshDir, "known_hosts"), known, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	native.fails(withPass, []string{"host key", "known_hosts"}, "list", url)
+
+	// A repository that is not there, and a server that is not there.
+	c.fails(withPass, []string{"does not exist"}, "list", url+"-missing")
+	c.fails(withPass, []string{"sftp://"}, "list", fmt.Sprintf("sftp://127.0.0.1:%s/x", sftptest.FreePort(t)))
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSFTPConnectionLost kills the SSH session under a running create: the
+// create fails with an error (exit 2), the repository still checks
+// without damage, the earlier archive still extracts, and a new create
+// finishes.
+func TestSFTPConnectionLost(t *testing.T) {
+	t.Parallel()
+	srv := sftptest.Start(t)
+	remote := filepath.Join(t.TempDir(), "remote")
+	c, url := sftpCLI(t, srv, remote)
+	c.ok(withPass, "init", "--pack-size", "1M", "--compression", "none", url)
+	small := c.path("small")
+	writeFiles(t, small, map[string]string{"keep/me": "precious", "also/this": "too"})
+	c.ok(withPass, "create", url+"::before", small)
+	big := c.path("big")
+	writeFiles(t, big, map[string]string{"big.bin": string(randomBytes(96<<20, 5))})
+
+	cmd := gobakCommand(t, "create", url+"::big", big)
+	for k, v := range c.vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Env = append(cmd.Env, "GOBAK_PASSPHRASE="+pass)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	n := countFiles(remote, "data/*/*")
+	waitFor(t, "10 packs", func() bool { return countFiles(remote, "data/*/*") >= n+10 })
+	if srv.SignalSessions(syscall.SIGKILL) == 0 {
+		t.Fatal("no ssh session to kill")
+	}
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("create did not stop after its connection was killed:\n%s", stderr.String())
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitError {
+		t.Fatalf("create after a lost connection: %v, want exit %d\n%s", err, exitError, stderr.String())
+	}
+	if lines := strings.Count(strings.TrimSpace(stderr.String()), "\n"); !strings.Contains(stderr.String(), "gobak: ") || lines > 3 {
+		t.Errorf("want a short error naming the failure:\n%s", stderr.String())
+	}
+	checkNoCrash(t, result{args: cmd.Args[1:], stderr: stderr.String()})
+	t.Logf("create after its session was killed: %s", strings.TrimSpace(stderr.String()))
+
+	// Packs of the lost run that no index names are a warning, not damage.
+	if r := c.run(withPass, "check", "--verify-data", url); r.code != exitOK && r.code != exitWarning {
+		t.Fatalf("check after the lost connection:\n%s", r)
+	}
+	dest := c.path("dest")
+	if err := os.Mkdir(dest, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.ok(withPass, "extract", "--destination", dest, url+"::before")
+	compareTrees(t, small, filepath.Join(dest, strings.TrimPrefix(small, "/")))
+	c.ok(withPass, "create", url+"::big", big)
+	c.ok(withPass, "check", "--verify-data", url)
+	if got := c.ok(withPass, "list", "--short", url).stdout; got != "before\nbig\n" {
+		t.Errorf("list: %q", got)
+	}
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/gobak/gobak/pkg/backend"
+	"github.com/gobak/gobak/pkg/backend/local"
+	"github.com/gobak/gobak/pkg/backend/sftp"
+)
+
+// storage opens the storage of the repository at loc, or with create makes
+// a new, empty one: a local directory or a directory on an SFTP server.
+func (a *app) storage(ctx context.Context, loc location, create bool) (backend.Backend, error) {
+	if loc.Scheme == "sftp" {
+		cfg := a.sftpConfig(loc)
+		open := sftp.Open
+		if create {
+			open = sftp.Create
+		}
+		be, err := open(ctx, cfg)
+		if err != nil {
+			return nil, err // (a nil *SFTP must not become a non-nil Backend)
+		}
+		return be, nil
+	}
+	if create {
+		return local.Create(loc.Path)
+	}
+	return local.Open(loc.Path)
+}
+
+// sftpConfig says how to reach an sftp:// repository. As borg does with
+// BORG_RSH, gobak runs the ssh client, so that ~/.ssh/config (aliases,
+// ProxyJump, IdentityFile), agents, certificates and known_hosts work as
+// for ssh itself: the command is $GOBAK_RSH (default "ssh"), given the
+// port, user and host of the URL and "-s sftp". Without an ssh client, it
+// connects on its own with the keys and known_hosts files in ~/.ssh and
+// the agent of $SSH_AUTH_SOCK.
+func (a *app) sftpConfig(loc location) sftp.Config {
+	cfg := sftp.Config{User: loc.User, Host: loc.Host, Port: loc.Port, Path: loc.Path, Stderr: a.stderr}
+	rsh := a.getenv("GOBAK_RSH")
+	if rsh == "" {
+		if _, err := exec.LookPath("ssh"); err == nil {
+			rsh = "ssh"
+		}
+	}
+	if rsh != "" {
+		// Options given first win in ssh, so GOBAK_RSH's own -o options
+		// override these keepalives.
+		cmd := append(strings.Fields(rsh), "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3")
+		if loc.Port != "" {
+			cmd = append(cmd, "-p", loc.Port)
+		}
+		if loc.User != "" {
+			cmd = append(cmd, "-l", loc.User)
+		}
+		cfg.Command = append(cmd, loc.Host, "-s", "sftp")
+		return cfg
+	}
+	if cfg.User == "" {
+		cfg.User = a.username()
+	}
+	dir := filepath.Join(a.home(), ".ssh")
+	for _, name := range []string{"id_ed25519", "id_ecdsa", "id_ed25519_sk", "id_ecdsa_sk", "id_rsa"} {
+		cfg.IdentityFiles = append(cfg.IdentityFiles, filepath.Join(dir, name))
+	}
+	cfg.KnownHostsFiles = []string{filepath.Join(dir, "known_hosts"), filepath.Join(dir, "known_hosts2"),
+		"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}
+	cfg.AgentSocket = a.getenv("SSH_AUTH_SOCK")
+	return cfg
+}
