@@ -224,7 +224,7 @@ func TestOpenErrors(t *testing.T) {
 		{"not a repository", withPass, notRepo, []string{notRepo + " is not a gobak repository", "no config file", "gobak init"}},
 		{"version 2", withPass, v2, []string{"version", "2", "upgrade gobak"}},
 		{"garbage key", withPass, garbage, []string{keyName, "gobak key import"}},
-		{"sftp", withPass, "sftp://backup@example.com/repo", []string{"sftp", "not supported yet"}},
+		{"sftp host unknown", withPass, "sftp://backup@host.invalid/repo", []string{"sftp://backup@host.invalid/repo", "ssh failed", "host.invalid"}},
 		{"s3", withPass, "s3://127.0.0.1:9000/bucket", []string{"s3", "not supported yet"}},
 	}
 	for _, tt := range tests {
