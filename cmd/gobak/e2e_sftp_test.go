@@ -2,15 +2,12 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gobak/gobak/pkg/backend/sftp/sftptest"
 )
@@ -107,69 +104,17 @@ func copyFile(t *testing.T, from, to string) {
 	}
 }
 
-// TestSFTPConnectionLost kills the SSH session under a running create: the
-// create fails with an error (exit 2), the repository still checks
-// without damage, the earlier archive still extracts, and a new create
-// finishes.
+// TestSFTPConnectionLost kills the SSH session under a running create
+// (see checkLostDuringCreate).
 func TestSFTPConnectionLost(t *testing.T) {
 	t.Parallel()
 	srv := sftptest.Start(t)
 	remote := filepath.Join(t.TempDir(), "remote")
 	c, url := sftpCLI(t, srv, remote)
-	c.ok(withPass, "init", "--pack-size", "1M", "--compression", "none", url)
-	small := c.path("small")
-	writeFiles(t, small, map[string]string{"keep/me": "precious", "also/this": "too"})
-	c.ok(withPass, "create", url+"::before", small)
-	big := c.path("big")
-	writeFiles(t, big, map[string]string{"big.bin": string(randomBytes(96<<20, 5))})
-
-	cmd := gobakCommand(t, "create", url+"::big", big)
-	for k, v := range c.vars {
-		cmd.Env = append(cmd.Env, k+"="+v)
+	cut := func() {
+		if srv.SignalSessions(syscall.SIGKILL) == 0 {
+			t.Fatal("no ssh session to kill")
+		}
 	}
-	cmd.Env = append(cmd.Env, "GOBAK_PASSPHRASE="+pass)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	n := countFiles(remote, "data/*/*")
-	waitFor(t, "10 packs", func() bool { return countFiles(remote, "data/*/*") >= n+10 })
-	if srv.SignalSessions(syscall.SIGKILL) == 0 {
-		t.Fatal("no ssh session to kill")
-	}
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("create did not stop after its connection was killed:\n%s", stderr.String())
-	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitError {
-		t.Fatalf("create after a lost connection: %v, want exit %d\n%s", err, exitError, stderr.String())
-	}
-	if lines := strings.Count(strings.TrimSpace(stderr.String()), "\n"); !strings.Contains(stderr.String(), "gobak: ") || lines > 3 {
-		t.Errorf("want a short error naming the failure:\n%s", stderr.String())
-	}
-	checkNoCrash(t, result{args: cmd.Args[1:], stderr: stderr.String()})
-	t.Logf("create after its session was killed: %s", strings.TrimSpace(stderr.String()))
-
-	// Packs of the lost run that no index names are a warning, not damage.
-	if r := c.run(withPass, "check", "--verify-data", url); r.code != exitOK && r.code != exitWarning {
-		t.Fatalf("check after the lost connection:\n%s", r)
-	}
-	dest := c.path("dest")
-	if err := os.Mkdir(dest, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	c.ok(withPass, "extract", "--destination", dest, url+"::before")
-	compareTrees(t, small, filepath.Join(dest, strings.TrimPrefix(small, "/")))
-	c.ok(withPass, "create", url+"::big", big)
-	c.ok(withPass, "check", "--verify-data", url)
-	if got := c.ok(withPass, "list", "--short", url).stdout; got != "before\nbig\n" {
-		t.Errorf("list: %q", got)
-	}
+	checkLostDuringCreate(t, c, url, remote, cut, func() {})
 }

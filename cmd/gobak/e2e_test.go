@@ -225,7 +225,7 @@ func TestOpenErrors(t *testing.T) {
 		{"version 2", withPass, v2, []string{"version", "2", "upgrade gobak"}},
 		{"garbage key", withPass, garbage, []string{keyName, "gobak key import"}},
 		{"sftp host unknown", withPass, "sftp://backup@host.invalid/repo", []string{"sftp://backup@host.invalid/repo", "ssh failed", "host.invalid"}},
-		{"s3", withPass, "s3://127.0.0.1:9000/bucket", []string{"s3", "not supported yet"}},
+		{"s3 without credentials", withPass, "s3://127.0.0.1:9000/bucket", []string{"s3://127.0.0.1:9000/bucket", "no S3 credentials", "AWS_ACCESS_KEY_ID"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,19 +9,25 @@ import (
 	"strings"
 )
 
-// location is a parsed repository location: a local directory or a
-// directory on an SFTP server.
+// location is a parsed repository location: a local directory, a
+// directory on an SFTP server, or a prefix in an S3 bucket.
 type location struct {
 	// Raw is the location as the user wrote it.
 	Raw string
-	// Scheme is "file" for local repositories, "sftp" for SFTP ones.
+	// Scheme is "file" for local repositories, "sftp" for SFTP ones,
+	// "s3" for S3 ones (Secure says whether over https).
 	Scheme string
 	// Path is the absolute, cleaned directory of a local repository, or
 	// the directory on the SFTP server: absolute, or relative to the
 	// login directory when the URL's path starts with /~/ or /./.
 	Path string
-	// User, Host and Port are those of an sftp:// URL ("" if not given).
+	// User, Host and Port are those of an sftp:// URL ("" if not given);
+	// Host and Port are also the S3 endpoint.
 	User, Host, Port string
+	// Bucket and Prefix name an S3 repository's objects.
+	Bucket, Prefix string
+	// Secure is true for s3:// (https), false for s3+http://.
+	Secure bool
 }
 
 // String returns the location for messages: the path of a local
@@ -38,14 +44,14 @@ func (l location) String() string {
 var errNoRepo = errors.New("no repository given: pass REPO or set GOBAK_REPO")
 
 // parseLocation parses a repository location: a path (relative paths are
-// made absolute), file:///path, sftp://[user@]host[:port]/path, or the
-// not-yet-supported s3:// URLs.
+// made absolute), file:///path, sftp://[user@]host[:port]/path, or
+// s3://host[:port]/bucket[/prefix] (s3+http:// for plain http).
 func parseLocation(s string) (location, error) {
 	if s == "" {
 		return location{}, errNoRepo
 	}
 	loc := location{Raw: s}
-	scheme, rest, isURL := strings.Cut(s, "://")
+	scheme, _, isURL := strings.Cut(s, "://")
 	if !isURL || strings.ContainsAny(scheme, "/.") {
 		// A plain path (a "://" inside a directory name is no scheme).
 		abs, err := filepath.Abs(s)
@@ -74,13 +80,10 @@ func parseLocation(s string) (location, error) {
 		return loc, nil
 	case "sftp":
 		return parseSFTP(loc, s)
-	case "s3":
-		if rest == "" {
-			return location{}, fmt.Errorf("repository location %q: missing host and path", s)
-		}
-		return location{}, fmt.Errorf("repository location %q: %s repositories are not supported yet by this gobak; use a local path or file:///path", s, strings.ToLower(scheme))
+	case "s3", "s3+http":
+		return parseS3(loc, s, strings.ToLower(scheme) == "s3")
 	default:
-		return location{}, fmt.Errorf("repository location %q: unknown scheme %q; use a path, file:///path, sftp://[user@]host[:port]/path or s3://host[:port]/bucket[/prefix]", s, scheme)
+		return location{}, fmt.Errorf("repository location %q: unknown scheme %q; use a path, file:///path, sftp://[user@]host[:port]/path or s3://host[:port]/bucket[/prefix] (s3+http:// for plain http)", s, scheme)
 	}
 }
 
@@ -161,5 +164,30 @@ func parseSFTP(loc location, s string) (location, error) {
 	}
 	loc.Scheme, loc.Path = "sftp", p
 	loc.User, loc.Host, loc.Port = u.User.Username(), u.Hostname(), u.Port()
+	return loc, nil
+}
+
+// parseS3 parses s3://host[:port]/bucket[/prefix] (secure: https) and
+// s3+http://host[:port]/bucket[/prefix].
+func parseS3(loc location, s string, secure bool) (location, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return location{}, fmt.Errorf("repository location %q: %v", s, err)
+	}
+	if u.Hostname() == "" {
+		return location{}, fmt.Errorf("repository location %q: missing host; write s3://host[:port]/bucket[/prefix]", s)
+	}
+	if u.User != nil {
+		return location{}, fmt.Errorf("repository location %q: credentials do not belong in the URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", s)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return location{}, fmt.Errorf("repository location %q: s3 URLs take no query or fragment", s)
+	}
+	bucket, prefix, _ := strings.Cut(strings.Trim(path.Clean("/"+u.Path), "/"), "/")
+	if bucket == "" {
+		return location{}, fmt.Errorf("repository location %q: missing bucket; write s3://host[:port]/bucket[/prefix]", s)
+	}
+	loc.Scheme, loc.Host, loc.Port, loc.Secure = "s3", u.Hostname(), u.Port(), secure
+	loc.Bucket, loc.Prefix = bucket, prefix
 	return loc, nil
 }

@@ -31,7 +31,10 @@ func TestParseLocation(t *testing.T) {
 		{"file://", "", "absolute path"},
 		{"file://otherhost/srv", "", "not host"},
 		{"file:///srv?x=1", "", "no query"},
-		{"s3://127.0.0.1:9000/bucket/prefix", "", "s3 repositories are not supported yet"},
+		{"s3://host", "", "missing bucket"},
+		{"s3://host/", "", "missing bucket"},
+		{"s3://key:secret@host/b", "", "credentials do not belong"},
+		{"s3+http:///b", "", "missing host"},
 		{"sftp://", "", "missing host"},
 		{"sftp://host", "", "missing path"},
 		{"sftp://host/", "", "missing path"},
@@ -76,6 +79,31 @@ func TestParseSFTPLocation(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := location{Raw: tt.in, Scheme: "sftp", Path: tt.path, User: tt.user, Host: tt.host, Port: tt.port}
+			if loc != want || loc.String() != tt.in {
+				t.Errorf("parseLocation(%q) = %+v, want %+v", tt.in, loc, want)
+			}
+		})
+	}
+}
+
+func TestParseS3Location(t *testing.T) {
+	tests := []struct {
+		in             string
+		host, port     string
+		bucket, prefix string
+		secure         bool
+	}{
+		{"s3://s3.example.com/backups", "s3.example.com", "", "backups", "", true},
+		{"s3://s3.example.com/backups/web1/", "s3.example.com", "", "backups", "web1", true},
+		{"s3+http://127.0.0.1:7070/b//hosts/web1", "127.0.0.1", "7070", "b", "hosts/web1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			loc, err := parseLocation(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := location{Raw: tt.in, Scheme: "s3", Host: tt.host, Port: tt.port, Bucket: tt.bucket, Prefix: tt.prefix, Secure: tt.secure}
 			if loc != want || loc.String() != tt.in {
 				t.Errorf("parseLocation(%q) = %+v, want %+v", tt.in, loc, want)
 			}
@@ -131,7 +159,7 @@ func TestRepoArg(t *testing.T) {
 		{nil, nil, "", true, "GOBAK_REPO"},
 		{[]string{"/srv/r::arch"}, nil, "", true, "names an archive"},
 		{[]string{"::arch"}, map[string]string{"GOBAK_REPO": "/env/r"}, "", true, "names an archive"},
-		{[]string{"s3://h/r"}, nil, "", false, "not supported"},
+		{[]string{"gopher://h/r"}, nil, "", false, "unknown scheme"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/gobak/gobak/pkg/backend"
 	"github.com/gobak/gobak/pkg/backend/local"
+	"github.com/gobak/gobak/pkg/backend/s3"
 	"github.com/gobak/gobak/pkg/backend/sftp"
 )
 
@@ -26,10 +28,46 @@ func (a *app) storage(ctx context.Context, loc location, create bool) (backend.B
 		}
 		return be, nil
 	}
+	if loc.Scheme == "s3" {
+		cfg, err := a.s3Config(loc)
+		if err != nil {
+			return nil, err
+		}
+		open := s3.Open
+		if create {
+			open = s3.Create
+		}
+		be, err := open(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return be, nil
+	}
 	if create {
 		return local.Create(loc.Path)
 	}
 	return local.Open(loc.Path)
+}
+
+// s3Config says how to reach an s3:// repository, with the credentials of
+// the usual AWS_* variables.
+func (a *app) s3Config(loc location) (s3.Config, error) {
+	cfg := s3.Config{
+		Endpoint: loc.Host, Secure: loc.Secure, Bucket: loc.Bucket, Prefix: loc.Prefix,
+		AccessKeyID: a.getenv("AWS_ACCESS_KEY_ID"), SecretAccessKey: a.getenv("AWS_SECRET_ACCESS_KEY"),
+		SessionToken: a.getenv("AWS_SESSION_TOKEN"), Region: a.getenv("AWS_DEFAULT_REGION"),
+	}
+	if loc.Port != "" {
+		cfg.Endpoint = net.JoinHostPort(loc.Host, loc.Port)
+	}
+	if cfg.Region == "" {
+		cfg.Region = a.getenv("AWS_REGION")
+	}
+	if cfg.AccessKeyID == "" || cfg.SecretAccessKey == "" {
+		return cfg, withHint(&msgError{msg: "repository " + loc.String() + ": no S3 credentials", err: s3.ErrConfig},
+			"set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+	}
+	return cfg, nil
 }
 
 // sftpConfig says how to reach an sftp:// repository. As borg does with
