@@ -146,7 +146,7 @@ func parseSFTP(loc location, s string) (location, error) {
 		return location{}, fmt.Errorf("repository location %q: missing host; write sftp://[user@]host[:port]/path", s)
 	}
 	if _, ok := u.User.Password(); ok {
-		return location{}, fmt.Errorf("repository location %q: passwords do not belong in the URL; use an SSH key", s)
+		return location{}, fmt.Errorf("repository location %q: passwords do not belong in the URL; use an SSH key", u.Redacted())
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return location{}, fmt.Errorf("repository location %q: sftp URLs take no query or fragment", s)
@@ -178,15 +178,23 @@ func parseS3(loc location, s string, secure bool) (location, error) {
 		return location{}, fmt.Errorf("repository location %q: missing host; write s3://host[:port]/bucket[/prefix]", s)
 	}
 	if u.User != nil {
-		return location{}, fmt.Errorf("repository location %q: credentials do not belong in the URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", s)
+		return location{}, fmt.Errorf("repository location %q: credentials do not belong in the URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", u.Redacted())
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return location{}, fmt.Errorf("repository location %q: s3 URLs take no query or fragment", s)
 	}
-	bucket, prefix, _ := strings.Cut(strings.Trim(path.Clean("/"+u.Path), "/"), "/")
-	if bucket == "" {
+	// Object keys are not paths: "a//b" and "a/../b" name other keys
+	// than "a/b" and "b", so they are refused, not cleaned.
+	trimmed := strings.TrimSuffix(strings.TrimPrefix(u.Path, "/"), "/")
+	if trimmed == "" {
 		return location{}, fmt.Errorf("repository location %q: missing bucket; write s3://host[:port]/bucket[/prefix]", s)
 	}
+	for _, seg := range strings.Split(trimmed, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return location{}, fmt.Errorf("repository location %q: empty, . and .. path segments are not allowed in S3 bucket and prefix names", s)
+		}
+	}
+	bucket, prefix, _ := strings.Cut(trimmed, "/")
 	loc.Scheme, loc.Host, loc.Port, loc.Secure = "s3", u.Hostname(), u.Port(), secure
 	loc.Bucket, loc.Prefix = bucket, prefix
 	return loc, nil

@@ -35,6 +35,9 @@ func TestParseLocation(t *testing.T) {
 		{"s3://host/", "", "missing bucket"},
 		{"s3://key:secret@host/b", "", "credentials do not belong"},
 		{"s3+http:///b", "", "missing host"},
+		{"s3://host/b//p", "", "segments are not allowed"},
+		{"s3://host/b/../other/p", "", "segments are not allowed"},
+		{"s3://host/./b", "", "segments are not allowed"},
 		{"sftp://", "", "missing host"},
 		{"sftp://host", "", "missing path"},
 		{"sftp://host/", "", "missing path"},
@@ -95,7 +98,8 @@ func TestParseS3Location(t *testing.T) {
 	}{
 		{"s3://s3.example.com/backups", "s3.example.com", "", "backups", "", true},
 		{"s3://s3.example.com/backups/web1/", "s3.example.com", "", "backups", "web1", true},
-		{"s3+http://127.0.0.1:7070/b//hosts/web1", "127.0.0.1", "7070", "b", "hosts/web1", false},
+		{"s3+http://127.0.0.1:7070/b/hosts/web1", "127.0.0.1", "7070", "b", "hosts/web1", false},
+		{"s3+http://[::1]/b/p", "::1", "", "b", "p", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -57,8 +57,15 @@ func (a *app) s3Config(loc location) (s3.Config, error) {
 		AccessKeyID: a.getenv("AWS_ACCESS_KEY_ID"), SecretAccessKey: a.getenv("AWS_SECRET_ACCESS_KEY"),
 		SessionToken: a.getenv("AWS_SESSION_TOKEN"), Region: a.getenv("AWS_DEFAULT_REGION"),
 	}
-	if loc.Port != "" {
+	switch {
+	case loc.Port != "":
 		cfg.Endpoint = net.JoinHostPort(loc.Host, loc.Port)
+	case strings.Contains(loc.Host, ":"): // IPv6: the port must be spelled out
+		port := "443"
+		if !loc.Secure {
+			port = "80"
+		}
+		cfg.Endpoint = net.JoinHostPort(loc.Host, port)
 	}
 	if cfg.Region == "" {
 		cfg.Region = a.getenv("AWS_REGION")

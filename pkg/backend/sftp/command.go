@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -17,12 +18,33 @@ import (
 // its stdin is closed before it kills it.
 const commandExitWait = 5 * time.Second
 
+// commandWaitDelay bounds how long, once the command has exited, its
+// output pipes are waited for (they may be held by processes it started).
+const commandWaitDelay = 2 * time.Second
+
+// ignoreInterruptShell runs the command with SIGINT ignored.
+const ignoreInterruptShell = "/bin/sh"
+
 // startCommand runs cfg.Command and speaks SFTP over its stdin/stdout.
 // If the command exits, its stdout reaches EOF and every pending and
 // later request fails with a connection-lost error.
 func startCommand(ctx context.Context, cfg *Config) (*transport, error) {
 	name := strings.Join(cfg.Command, " ")
 	cmd := exec.Command(cfg.Command[0], cfg.Command[1:]...)
+	if _, err := os.Stat(ignoreInterruptShell); err == nil {
+		// The terminal's Ctrl-C goes to the whole foreground process
+		// group. The command must not die of it before its parent has
+		// finished with the session (saved what it uploaded, removed
+		// its lock): it runs with SIGINT ignored (as borg runs ssh), and
+		// the parent closes it. A shell sets that up, as Go cannot
+		// between fork and exec; ignored signals stay ignored across
+		// exec.
+		cmd = exec.Command(ignoreInterruptShell, append([]string{"-c", `trap '' INT; exec "$0" "$@"`}, cfg.Command...)...)
+	}
+	// Processes the command started (a ProxyCommand, or ssh under a
+	// wrapper) may keep its stderr open after it was killed: Wait does
+	// not wait for them longer than this.
+	cmd.WaitDelay = commandWaitDelay
 	out := cfg.Stderr
 	if out == nil {
 		out = io.Discard
