@@ -110,7 +110,7 @@ Exit codes: 0 success, 1 warning, 2 error, 128+N killed by signal N.`,
 	root.AddCommand(
 		a.newInitCmd(),
 		a.newCreateCmd(),
-		a.newExtractCmd(), a.newListCmd(), a.newDiffCmd(),
+		a.newExtractCmd(), a.newListCmd(), a.newDiffCmd(), a.newExportTarCmd(),
 		a.newInfoCmd(),
 		a.newKeyCmd(),
 		a.newBreakLockCmd(),

@@ -59,14 +59,7 @@ as unsafe, directories unreadable).`,
 			if err != nil {
 				return err
 			}
-			if n := st.Refused + st.Unreadable; n > 0 {
-				return &msgError{msg: fmt.Sprintf("extract: %s refused as unsafe or unreadable (see above); everything else was restored",
-					countOf(n, "entry", "entries")), err: archive.ErrUnsafePath}
-			}
-			if n := st.Damaged + st.Failed + st.NotFound; n > 0 {
-				return &warningExit{msg: fmt.Sprintf("%s not restored completely or not found (see above)", countOf(n, "entry", "entries"))}
-			}
-			return nil
+			return restoreOutcome("extract", "restored", st)
 		}),
 	}
 	fl := cmd.Flags()
@@ -79,6 +72,20 @@ as unsafe, directories unreadable).`,
 	fl.BoolVar(&f.list, "list", false, "print each restored path on stdout")
 	fl.BoolVarP(&f.prg, "progress", "p", false, "show progress on stderr")
 	return cmd
+}
+
+// restoreOutcome is the exit of a command that restored (verb) what
+// st counts: an error if entries were refused or unreadable, a warning if
+// some were incomplete or not found.
+func restoreOutcome(cmd, verb string, st archive.ExtractStats) error {
+	if n := st.Refused + st.Unreadable; n > 0 {
+		return &msgError{msg: fmt.Sprintf("%s: %s refused as unsafe or unreadable (see above); everything else was %s",
+			cmd, countOf(n, "entry", "entries"), verb), err: archive.ErrUnsafePath}
+	}
+	if n := st.Damaged + st.Failed + st.NotFound; n > 0 {
+		return &warningExit{msg: fmt.Sprintf("%s not %s completely or not found (see above)", countOf(n, "entry", "entries"), verb)}
+	}
+	return nil
 }
 
 // runExtract runs gobak extract and returns the extraction's statistics.

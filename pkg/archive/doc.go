@@ -1,6 +1,6 @@
 // Package archive holds gobak's archives: the tree blobs that describe
 // directories, the nodes in them, the archive records that name a root
-// tree, and the operations on them (Create, Extract, Walk, Diff).
+// tree, and the operations on them (Create, Extract, ExportTar, Walk, Diff).
 //
 // archive never imports pkg/repo: it declares the narrow interfaces it
 // needs (ChunkStore, ArchiveStore), which *repo.Repo satisfies, and
