@@ -33,6 +33,9 @@ var (
 	// permissions (AccessDenied, InvalidAccessKeyId,
 	// SignatureDoesNotMatch, expired tokens).
 	ErrAccessDenied = errors.New("access denied")
+	// ErrNoConditionalWrites means the server ignores If-None-Match, so
+	// it could overwrite an object: Create refuses such a server.
+	ErrNoConditionalWrites = errors.New("S3 server without conditional writes")
 )
 
 // Config says where a repository is and how to reach it. The package reads

@@ -2,6 +2,8 @@ package s3
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -90,10 +92,39 @@ func (s *S3) create(ctx context.Context) error {
 	if key != "" {
 		return fmt.Errorf("init: %s is not empty (it holds %s): %w", s.loc, key, backend.ErrExist)
 	}
+	if err := s.checkConditionalWrites(ctx); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("init %s: %w", s.loc, err)
 	}
 	return nil
+}
+
+// checkConditionalWrites makes sure the server refuses a conditional PUT
+// (If-None-Match: *) over an existing object: a server that ignores the
+// condition would let Save overwrite data, which gobak must never do. It
+// writes a probe object twice under a name List ignores, and removes it.
+func (s *S3) checkConditionalWrites(ctx context.Context) error {
+	var nonce [8]byte
+	if _, err := crand.Read(nonce[:]); err != nil {
+		return fmt.Errorf("init %s: %w", s.loc, err)
+	}
+	key := s.objectKey(".gobak-init-probe-" + hex.EncodeToString(nonce[:]))
+	defer func() {
+		_ = s.c.RemoveObject(context.WithoutCancel(ctx), s.cfg.Bucket, key, minio.RemoveObjectOptions{})
+	}()
+	if err := s.putObject(ctx, "init", key, []byte("first"), true); err != nil {
+		return err
+	}
+	err := s.putObject(ctx, "init", key, []byte("second"), true)
+	switch {
+	case errors.Is(err, backend.ErrExist):
+		return nil
+	case err == nil:
+		return fmt.Errorf("init %s: %w: the server ignored If-None-Match and overwrote an object; gobak needs conditional writes (as AWS S3, MinIO and versitygw have) so that nothing stored is ever overwritten", s.loc, ErrNoConditionalWrites)
+	}
+	return err
 }
 
 // probe lists at most one key under the prefix and returns it ("" if
