@@ -267,13 +267,17 @@ func (a *app) username() string {
 // repoOptions returns the options for opening the repository at loc; the
 // passphrase is asked for only if a key must be opened.
 func (a *app) repoOptions(ctx context.Context, loc location) repo.Options {
-	return repo.Options{
+	o := repo.Options{
 		Passphrase: a.passphraseFunc(ctx, loc),
 		KeysDir:    a.keysDir(),
 		CacheDir:   a.cacheRoot(),
 		Logger:     a.logger,
 		Username:   a.username(),
 	}
+	if loc.remote() {
+		o.ReadGap = remoteReadGap
+	}
+	return o
 }
 
 // lockOptions returns the options for taking a lock.

@@ -131,7 +131,7 @@ func (a *app) runExportTar(cmd *cobra.Command, args []string, f *exportTarFlags)
 	xo := a.newExtractOutput(false)
 	o := archive.ExportTarOptions{
 		Paths: byteArgs(args[2:]), Exclude: excl, StripComponents: f.strip,
-		Warn: xo.warn,
+		Warn: xo.warn, Workers: restoreWorkers(loc),
 	}
 	if f.list {
 		o.List = func(p []byte) { a.stderr.Write(append(p, '\n')) }

@@ -122,7 +122,7 @@ func (a *app) runExtract(cmd *cobra.Command, args []string, f *extractFlags) (st
 	o := archive.ExtractOptions{
 		Destination: dest, Paths: byteArgs(args[1:]), Exclude: excl, StripComponents: f.strip,
 		NumericIDs: f.numericIDs, Sparse: f.sparse, DryRun: f.dryRun,
-		Warn: out.warn,
+		Warn: out.warn, Workers: restoreWorkers(loc),
 	}
 	if f.list {
 		o.List = func(p []byte) {

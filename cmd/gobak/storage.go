@@ -13,6 +13,26 @@ import (
 	"github.com/gobak/gobak/pkg/backend/sftp"
 )
 
+// Over the network every request costs a round trip: restores read over
+// larger gaps between the blobs they need (fewer, larger ranged reads),
+// and keep more reads in flight.
+const (
+	remoteReadGap = 2 << 20
+	remoteWorkers = 4
+)
+
+// remote reports whether the repository at l is reached over the network.
+func (l location) remote() bool { return l.Scheme == "sftp" || l.Scheme == "s3" }
+
+// restoreWorkers is the number of goroutines a restore of the repository
+// at loc loads file content with (0: the default, one per CPU).
+func restoreWorkers(loc location) int {
+	if loc.remote() {
+		return remoteWorkers
+	}
+	return 0
+}
+
 // storage opens the storage of the repository at loc, or with create makes
 // a new, empty one: a local directory or a directory on an SFTP server.
 func (a *app) storage(ctx context.Context, loc location, create bool) (backend.Backend, error) {

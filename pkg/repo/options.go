@@ -43,6 +43,11 @@ type Options struct {
 	// are kept in memory until then: this bounds that memory when packs
 	// hold many small blobs.
 	IndexMaxBlobs int
+	// ReadGap is the largest gap between two blobs of a pack that
+	// LoadBlobs reads over (and throws away) to load both with one ranged
+	// read (default 256 KiB). A backend where each request costs a round
+	// trip (SFTP, S3) is faster with a larger gap.
+	ReadGap int
 }
 
 // InitOptions control repository creation.
@@ -73,6 +78,7 @@ const (
 	defaultIndexMaxPacks = 64
 	defaultIndexMaxBlobs = 1 << 16
 	defaultUploaders     = 2
+	defaultReadGap       = 256 << 10
 )
 
 func (o *Options) setDefaults() {
@@ -87,6 +93,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.IndexMaxBlobs <= 0 {
 		o.IndexMaxBlobs = defaultIndexMaxBlobs
+	}
+	if o.ReadGap <= 0 {
+		o.ReadGap = defaultReadGap
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -17,10 +17,9 @@ import (
 // and blobs stored close together in one pack are read with one ranged
 // read, instead of one read (an open, a seek and a read of the pack
 // file) per blob.
+// (Options.ReadGap is the largest gap between two blobs of a pack that is
+// read over, and thrown away, to keep them in one read.)
 const (
-	// readGap is the largest gap between two blobs of a pack that is
-	// read over (and thrown away) to keep them in one read.
-	readGap = 256 << 10
 	// maxReadRun bounds one ranged read (and so the buffer it needs); a
 	// single larger blob is read alone.
 	maxReadRun = 8 << 20
@@ -95,7 +94,7 @@ func (r *Repo) LoadBlobs(ctx context.Context, bids []id.ID, fn func(i int, data 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		end := runEnd(plan, start)
+		end := runEnd(plan, start, int64(r.opts.ReadGap))
 		first, last := plan[start].loc, plan[end-1].loc
 		from, to := int64(first.Offset), int64(last.Offset)+int64(last.Length)
 		if cap(*rbuf) < int(to-from) {
@@ -143,15 +142,15 @@ func (r *Repo) LoadBlobs(ctx context.Context, bids []id.ID, fn func(i int, data 
 }
 
 // runEnd returns the end of the read that starts at plan[start]: the
-// following blobs of the same pack with gaps of at most readGap, up to
+// following blobs of the same pack with gaps of at most gap bytes, up to
 // maxReadRun bytes in all (at least one blob).
-func runEnd(plan []plannedBlob, start int) int {
+func runEnd(plan []plannedBlob, start int, gap int64) int {
 	first := plan[start].loc
 	end := start + 1
 	for end < len(plan) {
 		prev, next := plan[end-1].loc, plan[end].loc
 		prevEnd := int64(prev.Offset) + int64(prev.Length)
-		if next.Pack != first.Pack || int64(next.Offset) > prevEnd+readGap || int64(next.Offset) < prevEnd ||
+		if next.Pack != first.Pack || int64(next.Offset) > prevEnd+gap || int64(next.Offset) < prevEnd ||
 			int64(next.Offset)+int64(next.Length)-int64(first.Offset) > maxReadRun {
 			break
 		}

@@ -150,19 +150,26 @@ func TestRunEnd(t *testing.T) {
 		name string
 		plan []plannedBlob
 		want int
+		gap  int64 // 0: the default
 	}{
-		{"one", []plannedBlob{blob(p1, 0, 10)}, 1},
-		{"adjacent", []plannedBlob{blob(p1, 0, 10), blob(p1, 10, 10), blob(p1, 20, 5)}, 3},
-		{"small gap", []plannedBlob{blob(p1, 0, 10), blob(p1, 10+readGap, 10)}, 2},
-		{"large gap", []plannedBlob{blob(p1, 0, 10), blob(p1, 11+readGap, 10)}, 1},
-		{"other pack", []plannedBlob{blob(p1, 0, 10), blob(p2, 10, 10)}, 1},
-		{"too long", []plannedBlob{blob(p1, 0, maxReadRun-10), blob(p1, maxReadRun-10, 11)}, 1},
-		{"exactly the limit", []plannedBlob{blob(p1, 0, maxReadRun-10), blob(p1, maxReadRun-10, 10)}, 2},
-		{"single huge blob", []plannedBlob{blob(p1, 0, 2*maxReadRun), blob(p1, 2*maxReadRun, 1)}, 1},
+		{"one", []plannedBlob{blob(p1, 0, 10)}, 1, 0},
+		{"adjacent", []plannedBlob{blob(p1, 0, 10), blob(p1, 10, 10), blob(p1, 20, 5)}, 3, 0},
+		{"small gap", []plannedBlob{blob(p1, 0, 10), blob(p1, 10+defaultReadGap, 10)}, 2, 0},
+		{"large gap", []plannedBlob{blob(p1, 0, 10), blob(p1, 11+defaultReadGap, 10)}, 1, 0},
+		{"other pack", []plannedBlob{blob(p1, 0, 10), blob(p2, 10, 10)}, 1, 0},
+		{"too long", []plannedBlob{blob(p1, 0, maxReadRun-10), blob(p1, maxReadRun-10, 11)}, 1, 0},
+		{"exactly the limit", []plannedBlob{blob(p1, 0, maxReadRun-10), blob(p1, maxReadRun-10, 10)}, 2, 0},
+		{"single huge blob", []plannedBlob{blob(p1, 0, 2*maxReadRun), blob(p1, 2*maxReadRun, 1)}, 1, 0},
+		{"large gap, larger ReadGap", []plannedBlob{blob(p1, 0, 10), blob(p1, 11+defaultReadGap, 10)}, 2, 2 << 20},
+		{"gap over a larger ReadGap", []plannedBlob{blob(p1, 0, 10), blob(p1, 11+2<<20, 10)}, 1, 2 << 20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := runEnd(tt.plan, 0); got != tt.want {
+			gap := int64(defaultReadGap)
+			if tt.gap != 0 {
+				gap = tt.gap
+			}
+			if got := runEnd(tt.plan, 0, gap); got != tt.want {
 				t.Errorf("runEnd = %d, want %d", got, tt.want)
 			}
 		})
