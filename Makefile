@@ -5,7 +5,7 @@ ENGINE    := ./pkg/...
 FUZZTIME  ?= 5s
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build example test test-short vet lint fuzz bench compare scale clean
+.PHONY: all build example test test-short vet lint fuzz bench compare scale remote clean
 
 all: build
 
@@ -50,6 +50,11 @@ compare:
 # (quick: make scale ARGS="--files 100000"); results in bench/results.
 scale:
 	bash bench/scale/scale.sh $(ARGS)
+
+# remote: gobak vs borg vs restic backing up to SFTP/ssh and S3 servers
+# started on 127.0.0.1 (sshd, versitygw)
+remote:
+	bash bench/remote/remote.sh $(ARGS)
 
 clean:
 	rm -rf bin
