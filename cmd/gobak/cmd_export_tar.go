@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -40,9 +42,10 @@ output when FILE is '-'.
 FILE is compressed according to its name: .tar.gz or .tgz with gzip,
 .tar.zst or .tar.zstd with zstd, .tar.lz4 with lz4; any other name gets a
 plain tar. Standard output gets a plain tar (pipe it through a compressor).
-The tar is written to FILE.tmp-XXXXXXXX beside FILE and renamed to FILE
-once complete, replacing any existing FILE (through a symlink, the file it
-names); a failed export leaves no FILE and no temporary file. A FILE that
+The tar is written to .gobak-export.tmp-XXXXXXXX in FILE's directory and
+renamed to FILE once complete, replacing any existing FILE (keeping its
+permissions) or, through a symlink (even a dangling one), the file it
+names; a failed export leaves no FILE and no temporary file. A FILE that
 is a device or FIFO (/dev/null, say) is written to directly.
 
 The tar is in the POSIX.1-2001 (pax) format: nanosecond mtime, atime and
@@ -119,7 +122,7 @@ func (a *app) runExportTar(cmd *cobra.Command, args []string, f *exportTarFlags)
 	if err != nil {
 		return st, err
 	}
-	out, err := a.openTarOutput(file, comp)
+	out, err := a.openTarOutput(ctx, file, comp)
 	if err != nil {
 		return st, err
 	}
@@ -128,6 +131,13 @@ func (a *app) runExportTar(cmd *cobra.Command, args []string, f *exportTarFlags)
 			out.abort()
 		}
 	}()
+	// Ctrl-C must stop a write blocked on a FIFO nobody reads: closing
+	// the file makes it return (Go's poller wakes it). os.File.Close is
+	// safe to call concurrently and again (commit, abort).
+	if fd := out.file; fd != nil {
+		stop := context.AfterFunc(ctx, func() { fd.Close() })
+		defer stop()
+	}
 	xo := a.newExtractOutput(false)
 	o := archive.ExportTarOptions{
 		Paths: byteArgs(args[2:]), Exclude: excl, StripComponents: f.strip,
@@ -142,6 +152,10 @@ func (a *app) runExportTar(cmd *cobra.Command, args []string, f *exportTarFlags)
 		err = out.commit()
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			// Interrupted: a write error then comes from closing the file.
+			return st, fmt.Errorf("export-tar: %w", context.Cause(ctx))
+		}
 		if werr := out.failed(); werr != nil {
 			return st, fmt.Errorf("export-tar: write %s: %w", out.name(), werr)
 		}
@@ -198,10 +212,14 @@ type tarOutput struct {
 // error.
 type recordingWriter struct {
 	w   io.Writer
+	ctx context.Context
 	err error
 }
 
 func (r *recordingWriter) Write(p []byte) (int, error) {
+	if r.ctx.Err() != nil {
+		return 0, context.Cause(r.ctx) // interrupted: write nothing more
+	}
 	n, err := r.w.Write(p)
 	if err != nil && r.err == nil {
 		r.err = err
@@ -209,11 +227,47 @@ func (r *recordingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// abandoningWriter writes to standard output, which cannot be closed to
+// wake a write blocked on a pipe nobody reads, from a goroutine of its own:
+// once ctx is done, Write returns ctx's cause at once and the blocked
+// write is abandoned (the process is about to exit). It writes a copy of
+// the caller's bytes (in a buffer it reuses), which the abandoned write
+// may go on reading. One Write at a time.
+type abandoningWriter struct {
+	w   io.Writer
+	ctx context.Context
+	buf []byte
+}
+
+func (a *abandoningWriter) Write(p []byte) (int, error) {
+	if err := a.ctx.Err(); err != nil {
+		return 0, context.Cause(a.ctx)
+	}
+	a.buf = append(a.buf[:0], p...)
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func(b []byte) {
+		n, err := a.w.Write(b)
+		done <- result{n, err}
+	}(a.buf)
+	select {
+	case r := <-done:
+		return r.n, r.err
+	case <-a.ctx.Done():
+		a.buf = nil // still the abandoned write's: never reused
+		return 0, context.Cause(a.ctx)
+	}
+}
+
 // openTarOutput creates the temporary file for FILE (or opens FILE, a
 // device or FIFO such as /dev/null, or takes standard output for "-") and
 // the writers in front of it. A FILE that is a symlink is followed: the
-// file it names is replaced, the link stays.
-func (a *app) openTarOutput(file, comp string) (*tarOutput, error) {
+// file it names is replaced (or created), the link stays. Opening a FIFO
+// waits for a reader until ctx is done.
+func (a *app) openTarOutput(ctx context.Context, file, comp string) (*tarOutput, error) {
 	out := &tarOutput{}
 	cannot := func(err error) error {
 		var pe *fs.PathError
@@ -225,15 +279,23 @@ func (a *app) openTarOutput(file, comp string) (*tarOutput, error) {
 	}
 	switch {
 	case file == "-":
-		out.sink = &recordingWriter{w: a.stdout}
+		out.sink = &recordingWriter{w: &abandoningWriter{w: a.stdout, ctx: ctx}, ctx: ctx}
 	default:
-		out.final = file
-		if fi, err := os.Lstat(file); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			if target, err := filepath.EvalSymlinks(file); err == nil {
-				out.final = target
-			}
+		final, err := resolveSymlinks(file)
+		if err != nil {
+			return nil, cannot(err)
 		}
-		if fi, err := os.Stat(out.final); err == nil && !fi.Mode().IsRegular() {
+		out.final = final
+		fi, err := os.Stat(out.final)
+		if err == nil && fi.Mode()&fs.ModeNamedPipe != 0 {
+			fd, err := openFIFO(ctx, out.final)
+			if err != nil {
+				return nil, cannot(err)
+			}
+			out.file = fd
+			break
+		}
+		if err == nil && !fi.Mode().IsRegular() {
 			fd, err := os.OpenFile(out.final, os.O_WRONLY, 0)
 			if err != nil {
 				return nil, cannot(err)
@@ -245,15 +307,35 @@ func (a *app) openTarOutput(file, comp string) (*tarOutput, error) {
 		if _, err := rand.Read(rnd[:]); err != nil {
 			return nil, err
 		}
-		out.tmp = out.final + ".tmp-" + hex.EncodeToString(rnd[:])
-		fd, err := os.OpenFile(out.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		// A short name of its own, not FILE's name plus a suffix: a FILE
+		// name of the longest length allowed (255 bytes) must still work.
+		// In FILE's directory, so that the rename is atomic.
+		out.tmp = dirOf(out.final) + ".gobak-export.tmp-" + hex.EncodeToString(rnd[:])
+		perm := fs.FileMode(0o666) // a new FILE: 0666 &^ umask
+		if fi != nil {
+			perm = fi.Mode().Perm() // never more open than FILE, even for a moment
+		}
+		fd, err := os.OpenFile(out.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 		if err != nil {
 			return nil, cannot(err)
 		}
 		out.file = fd
+		if fi != nil {
+			// The tar replaces FILE: it keeps FILE's permissions (a
+			// private 0600 tar stays private, whatever the umask) and,
+			// as root, its owner and group (an error only means we may
+			// not give them away).
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
+				_ = fd.Chown(int(st.Uid), int(st.Gid))
+			}
+			if err := fd.Chmod(fi.Mode().Perm()); err != nil {
+				out.abort()
+				return nil, cannot(err)
+			}
+		}
 	}
 	if out.file != nil {
-		out.sink = &recordingWriter{w: out.file}
+		out.sink = &recordingWriter{w: out.file, ctx: ctx}
 	}
 	out.buf = bufio.NewWriterSize(out.sink, 1<<20)
 	out.w = out.buf
@@ -274,6 +356,54 @@ func (a *app) openTarOutput(file, comp string) (*tarOutput, error) {
 		out.w = out.comp
 	}
 	return out, nil
+}
+
+// resolveSymlinks follows file's symlinks by hand and returns the name
+// they lead to. Unlike filepath.EvalSymlinks it works for a dangling
+// link: its target is the file to create (the link stays). A relative
+// target is taken relative to the link's directory, without cleaning
+// ".." lexically (the kernel resolves it, through symlinked directories
+// too). It fails with ELOOP after 40 links, as the kernel does.
+func resolveSymlinks(file string) (string, error) {
+	for range 40 {
+		target, err := os.Readlink(file)
+		if err != nil {
+			return file, nil // not a symlink (or missing): file itself
+		}
+		if !filepath.IsAbs(target) {
+			target = dirOf(file) + target
+		}
+		file = target
+	}
+	return "", &fs.PathError{Op: "open", Path: file, Err: syscall.ELOOP}
+}
+
+// dirOf returns the directory part of name with its trailing separator
+// ("" for a name without one), uncleaned, so that dirOf(name)+base names
+// a file in the same directory as name.
+func dirOf(name string) string {
+	return name[:strings.LastIndexByte(name, filepath.Separator)+1]
+}
+
+// openFIFO opens the FIFO name for writing without blocking until a
+// reader comes, which Ctrl-C could not interrupt: open(2) with O_NONBLOCK
+// fails with ENXIO while there is no reader; it is retried every 50 ms
+// until ctx is done. The descriptor stays non-blocking: Go's poller
+// handles it (a full pipe parks the writing goroutine, not the thread),
+// and so a Close (on Ctrl-C, see runExportTar) wakes a write blocked on
+// it.
+func openFIFO(ctx context.Context, name string) (*os.File, error) {
+	for {
+		fd, err := os.OpenFile(name, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		if !errors.Is(err, syscall.ENXIO) {
+			return fd, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // name is the output's name for messages.

@@ -3,12 +3,16 @@ package archive
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -51,7 +55,8 @@ type ExportTarOptions struct {
 // Extract restored: Damaged, Failed and NotFound are warnings (everything
 // else was written); Refused and Unreadable are errors (entries missing
 // from the stream). Failed also counts entries with a header or an xattr
-// name tar cannot encode.
+// name tar cannot encode, and entries whose extended attributes were left
+// out because the PAX header would exceed archive/tar's 1 MiB limit.
 type ExportTarStats = ExtractStats
 
 // ExportTar writes the archive rec (or the parts of it o selects) to w as
@@ -291,9 +296,19 @@ func stripPath(p []byte, n int) (name string, stripped bool) {
 // file's content.
 func (t *tarExporter) queueEntry(ctx context.Context, q *tQueue, p []byte, name string, n *Node) error {
 	hdr, err := t.header(p, name, n)
+	if err == nil {
+		err = t.fitHeader(p, hdr)
+	}
 	if err != nil {
 		t.warn(p, err, &t.stats.Failed)
 		return skip(n)
+	}
+	if hdr.Typeflag == tar.TypeReg && n.Nlink > 1 && n.Inode != 0 {
+		// Later members of the hard-link group link to this entry. Only
+		// now that its header is known to be writable (fitHeader): a
+		// member left out must not become a link target, or the next one
+		// would be a link to a name the stream lacks and its data lost.
+		t.links[inodeKey{dev: n.Device, ino: n.Inode}] = name
 	}
 	it := &tItem{path: p, hdr: hdr, node: n}
 	switch n.Type {
@@ -362,9 +377,7 @@ func (t *tarExporter) header(p []byte, name string, n *Node) (*tar.Header, error
 			key := inodeKey{dev: n.Device, ino: n.Inode}
 			if first, ok := t.links[key]; ok {
 				hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0
-			} else {
-				t.links[key] = name
-			}
+			} // else queueEntry records it, once its header is checked
 		}
 	case TypeSymlink:
 		hdr.Typeflag = tar.TypeSymlink
@@ -382,4 +395,80 @@ func (t *tarExporter) header(p []byte, name string, n *Node) (*tar.Header, error
 		return nil, fmt.Errorf("%w: unknown node type %s", ErrMalformed, n.Type)
 	}
 	return hdr, nil
+}
+
+// paxLimit is archive/tar's limit on the size of an entry's PAX records
+// (maxSpecialFileSize): beyond it WriteHeader fails with ErrFieldTooLong.
+const paxLimit = 1 << 20
+
+// fitHeader checks that archive/tar can write hdr, by writing it to a
+// throwaway tar.Writer (cheap: no content is written). The stream's
+// tar.Writer must never see a header it refuses: ErrFieldTooLong (PAX
+// records over 1 MiB) and a bad PAX record leave it failed for good, so
+// one entry would end the whole export; and a header refused at write
+// time could already be the target of later hard links. When the PAX
+// records are too long, hdr's extended attributes are left out, largest
+// first, until it fits (one warning for p, counted in Failed). fitHeader
+// returns an error wrapping ErrMalformed if hdr still cannot be written:
+// the entry is then left out.
+func (t *tarExporter) fitHeader(p []byte, hdr *tar.Header) error {
+	err := tar.NewWriter(io.Discard).WriteHeader(hdr)
+	if errors.Is(err, tar.ErrFieldTooLong) {
+		if dropped := dropXattrs(hdr); len(dropped) > 0 {
+			t.warn(p, fmt.Errorf("%w: PAX header over %d bytes: extended attributes %q left out", ErrMalformed, paxLimit, dropped), &t.stats.Failed)
+			err = tar.NewWriter(io.Discard).WriteHeader(hdr)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return nil
+}
+
+// dropXattrs removes hdr's SCHILY.xattr records, largest first, until the
+// PAX records fit paxLimit, and returns the names it removed. It counts
+// each record as archive/tar encodes it ("%d %s=%s\n") and the other
+// records (path, linkpath, names, times, ids) at an upper bound; if those
+// alone are too long, dropping attributes cannot help and it drops none.
+func dropXattrs(hdr *tar.Header) []string {
+	others := 0
+	for _, s := range []string{hdr.Name, hdr.Linkname, hdr.Uname, hdr.Gname} {
+		others += paxRecordLen("linkpath", s)
+	}
+	others += 8 * 64 // mtime, atime, ctime, uid, gid, size...: short numbers
+	var keys []string
+	total := others
+	for k, v := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "SCHILY.xattr.") {
+			keys = append(keys, k)
+		}
+		total += paxRecordLen(k, v)
+	}
+	if total <= paxLimit || others > paxLimit {
+		return nil
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		return cmp.Or(cmp.Compare(paxRecordLen(b, hdr.PAXRecords[b]), paxRecordLen(a, hdr.PAXRecords[a])), strings.Compare(a, b))
+	})
+	var dropped []string
+	for _, k := range keys {
+		if total <= paxLimit {
+			break
+		}
+		total -= paxRecordLen(k, hdr.PAXRecords[k])
+		delete(hdr.PAXRecords, k)
+		dropped = append(dropped, strings.TrimPrefix(k, "SCHILY.xattr."))
+	}
+	return dropped
+}
+
+// paxRecordLen is the length of the PAX record "%d %s=%s\n" for k and v,
+// the length field included.
+func paxRecordLen(k, v string) int {
+	n := len(k) + len(v) + 3 // ' ', '=', '\n'
+	n += len(strconv.Itoa(n))
+	if m := len(k) + len(v) + 3 + len(strconv.Itoa(n)); m > n { // the length field grew a digit
+		n = m
+	}
+	return n
 }

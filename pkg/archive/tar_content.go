@@ -164,7 +164,7 @@ func getBuf(n uint64) *[]byte {
 }
 
 // tTarget is where a blob's content goes: extent k of a piece, at pos in
-// the batch's buffer.
+// the batch's buffer once loaded.
 type tTarget struct {
 	it       *tItem
 	k        int
@@ -174,10 +174,15 @@ type tTarget struct {
 
 // load loads a batch's blobs into its buffer, recording failures in its
 // items (whose extents then stay nil: zeros).
+//
+// The buffer grows with the blobs actually loaded, never with the sizes
+// the extents claim: a crafted extent claiming 1 TiB for a small blob
+// must not become a 1 TiB allocation. An extent whose blob has another
+// length is damage (zeros and a warning), as in Extract.
 func (t *tarExporter) load(ctx context.Context, b *tBatch) {
 	var ids []id.ID
 	var targets []tTarget
-	var pos uint64
+	var claimed uint64
 	for _, it := range b.items {
 		if it.hdr != nil {
 			continue
@@ -187,8 +192,8 @@ func (t *tarExporter) load(ctx context.Context, b *tBatch) {
 		for k, e := range it.ext {
 			if !e.IsHole() {
 				ids = append(ids, e.BlobID())
-				targets = append(targets, tTarget{it: it, k: k, pos: pos, off: off, size: e.Size})
-				pos += e.Size
+				targets = append(targets, tTarget{it: it, k: k, off: off, size: e.Size})
+				claimed += e.Size
 			}
 			off += e.Size
 		}
@@ -196,11 +201,14 @@ func (t *tarExporter) load(ctx context.Context, b *tBatch) {
 	if len(ids) == 0 {
 		return
 	}
-	b.buf = getBuf(pos)
-	buf := *b.buf
+	// Capacity hint only, bounded whatever the extents claim; append
+	// grows the buffer with real blob lengths beyond it.
+	b.buf = getBuf(min(claimed, 2*tarBatchBytes))
+	buf := (*b.buf)[:0]
+	loaded := make([]bool, len(ids)) // tg.pos is valid: the blob is in buf
 	delivered := make([]bool, len(ids))
 	fill := func(i int, data []byte, err error) {
-		tg := targets[i]
+		tg := &targets[i]
 		delivered[i] = true
 		switch {
 		case err != nil:
@@ -208,9 +216,9 @@ func (t *tarExporter) load(ctx context.Context, b *tBatch) {
 		case uint64(len(data)) != tg.size:
 			tg.it.fail(fmt.Errorf("data at offset %d: %w: blob %s has %d bytes, extent says %d", tg.off, ErrMalformed, ids[i].Short(), len(data), tg.size))
 		default:
-			dst := buf[tg.pos : tg.pos+tg.size]
-			copy(dst, data)
-			tg.it.data[tg.k] = dst
+			tg.pos = uint64(len(buf))
+			buf = append(buf, data...) // data may already sit there (LoadBlob's dst)
+			loaded[i] = true
 		}
 	}
 	if bl, ok := t.cs.(batchLoader); ok {
@@ -226,16 +234,22 @@ func (t *tarExporter) load(ctx context.Context, b *tBatch) {
 				}
 			}
 		}
-		return
-	}
-	for i, bid := range ids {
-		if ctx.Err() != nil {
-			return
+	} else {
+		for i, bid := range ids {
+			if ctx.Err() != nil {
+				break
+			}
+			data, err := t.cs.LoadBlob(ctx, bid, buf[len(buf):])
+			fill(i, data, err)
 		}
-		tg := targets[i]
-		data, err := t.cs.LoadBlob(ctx, bid, buf[tg.pos:tg.pos:tg.pos+tg.size])
-		fill(i, data, err)
 	}
+	// Point the extents at their data only now: append may have moved buf.
+	for i, tg := range targets {
+		if loaded[i] {
+			tg.it.data[tg.k] = buf[tg.pos : tg.pos+tg.size]
+		}
+	}
+	*b.buf = buf
 }
 
 // fail records the first load error of a piece.
