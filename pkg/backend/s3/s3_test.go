@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -19,9 +20,36 @@ import (
 
 var repoSeq atomic.Int64
 
+// anchored holds a *sync.Once per server and bucket for anchor.
+var anchored sync.Map
+
+// anchor keeps an object in bucket's "repos/" on srv for good. versitygw's
+// posix backend removes a directory when its last object is deleted, and
+// a PUT racing with that removal of a shared parent directory fails with
+// "Existing Object is a directory" (seen in about 1 of 13 runs, when one
+// repository's Create deleted its probe object while another's first PUT
+// went on). With an object that stays, the shared parent is never empty.
+func anchor(t testing.TB, srv *s3test.Server, bucket string) {
+	t.Helper()
+	once, _ := anchored.LoadOrStore(srv.Endpoint+"/"+bucket, new(sync.Once))
+	var err error
+	once.(*sync.Once).Do(func() {
+		var be *s3.S3
+		if be, err = s3.Create(context.Background(), srv.Config(bucket, "repos/anchor")); err != nil {
+			return
+		}
+		defer be.Close()
+		err = be.Save(context.Background(), backend.Handle{Type: backend.ConfigFile}, []byte("anchor"))
+	})
+	if err != nil {
+		t.Fatalf("anchor: %v", err)
+	}
+}
+
 // newRepo creates a repository with a fresh prefix in bucket on srv.
 func newRepo(t testing.TB, srv *s3test.Server, bucket string) *s3.S3 {
 	t.Helper()
+	anchor(t, srv, bucket)
 	prefix := fmt.Sprintf("repos/r%d", repoSeq.Add(1))
 	be, err := s3.Create(context.Background(), srv.Config(bucket, prefix))
 	if err != nil {

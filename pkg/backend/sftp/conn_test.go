@@ -17,7 +17,7 @@ import (
 )
 
 // promptly is how long an operation on a dead connection may take.
-const promptly = 5 * time.Second
+const promptly = 20 * time.Second // hang detection; generous for a loaded machine
 
 // waitErr waits up to promptly for an error from ch and fails t if none
 // comes or it is nil.
