@@ -464,20 +464,7 @@ func TestExportTarErrors(t *testing.T) {
 	})
 	t.Run("overwrites and damaged", func(t *testing.T) {
 		c := c.with(t)
-		// Flip a byte inside the sealed blob of "bad".
-		r := c.libRepo(path)
-		loc, ok, err := r.Lookup(r.BlobID([]byte(bad)))
-		r.Close()
-		if err != nil || !ok {
-			t.Fatalf("lookup: %v %v", ok, err)
-		}
-		pack := filepath.Join(path, "data", loc.Pack.String()[:2], loc.Pack.String())
-		data, err := os.ReadFile(pack)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data[loc.Offset+loc.Length/2] ^= 1
-		replaceFile(t, pack, data)
+		c.flipBlob(path, []byte(bad)) // inside the sealed blob of "bad"
 
 		if err := os.WriteFile(out, []byte("an older file, replaced"), 0o644); err != nil {
 			t.Fatal(err)
@@ -485,7 +472,7 @@ func TestExportTarErrors(t *testing.T) {
 		res := c.run(withPass, "export-tar", path+"::a", out)
 		checkExit(t, res, exitWarning, "warning: bad:", "warning: lost: file has damaged ranges", "bytes 100-199",
 			"2 entries not exported completely")
-		data, err = os.ReadFile(out)
+		data, err := os.ReadFile(out)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -217,6 +217,25 @@ func listTree(t *testing.T, dir string) []string {
 	return out
 }
 
+// flipBlob flips a byte inside the sealed blob holding content (one chunk)
+// in the repository at path.
+func (c *cli) flipBlob(path string, content []byte) {
+	c.t.Helper()
+	r := c.libRepo(path)
+	loc, ok, err := r.Lookup(r.BlobID(content))
+	r.Close()
+	if err != nil || !ok {
+		c.t.Fatalf("lookup: %v %v", ok, err)
+	}
+	pack := filepath.Join(path, "data", loc.Pack.String()[:2], loc.Pack.String())
+	data, err := os.ReadFile(pack)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	data[loc.Offset+loc.Length/2] ^= 1
+	replaceFile(c.t, pack, data)
+}
+
 func TestExtractDamagedFile(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
@@ -224,20 +243,7 @@ func TestExtractDamagedFile(t *testing.T) {
 	good, bad := strings.Repeat("good data ", 1000), strings.Repeat("doomed data ", 1000)
 	c.writeArchive(path, "a", time.Now(), []libEntry{libFile("bad", bad), libFile("good", good)})
 
-	// Flip a byte inside the sealed blob of "bad".
-	r := c.libRepo(path)
-	loc, ok, err := r.Lookup(r.BlobID([]byte(bad)))
-	r.Close()
-	if err != nil || !ok {
-		t.Fatalf("lookup: %v %v", ok, err)
-	}
-	pack := filepath.Join(path, "data", loc.Pack.String()[:2], loc.Pack.String())
-	data, err := os.ReadFile(pack)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data[loc.Offset+loc.Length/2] ^= 1
-	replaceFile(t, pack, data)
+	c.flipBlob(path, []byte(bad))
 
 	dest := c.path("dest")
 	res := c.run(withPass, "extract", "--destination", dest, path+"::a")

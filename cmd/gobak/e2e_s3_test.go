@@ -1,9 +1,7 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/gobak/gobak/pkg/backend/s3/s3test"
@@ -26,45 +24,7 @@ func TestS3Repository(t *testing.T) {
 	t.Parallel()
 	srv := s3test.Start(t)
 	c, url, dir := s3CLI(t, srv, "backups", "hosts/web1")
-	src := c.path("src")
-	writeFiles(t, src, map[string]string{
-		"etc/app.conf": "setting=1\n",
-		"data/big.bin": string(randomBytes(5<<20, 12)),
-		"data/empty":   "",
-	})
-
-	c.ok(withPass, "init", url)
-	c.fails(withPass, []string{url, "exists"}, "init", url)
-	c.ok(withPass, "create", url+"::one", src)
-	writeFiles(t, src, map[string]string{"etc/app.conf": "setting=2\n"})
-	c.ok(withPass, "create", url+"::two", src)
-	if got := c.ok(withPass, "list", "--short", url).stdout; got != "one\ntwo\n" {
-		t.Errorf("list: %q", got)
-	}
-	dest := c.path("dest")
-	if err := os.Mkdir(dest, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	c.ok(withPass, "extract", "--destination", dest, url+"::two")
-	compareTrees(t, src, filepath.Join(dest, strings.TrimPrefix(src, "/")))
-	c.ok(withPass, "check", "--verify-data", url)
-
-	// What the server stored is the same repository as a local path (S3
-	// has no empty directories: those of the layout are made first, as
-	// for a copy of the bucket).
-	for _, d := range []string{"locks", "index", "keys", "archives", "data"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := c.ok(withPass, "list", "--short", dir).stdout; got != "one\ntwo\n" {
-		t.Errorf("list of the server's files as a local path: %q", got)
-	}
-	c.ok(withPass, "check", "--verify-data", dir)
-
-	c.ok(withPass, "delete", url+"::one")
-	c.ok(withPass, "compact", url)
-	c.ok(withPass, "check", "--verify-data", url)
+	checkRemoteSession(t, c, url, dir, url, "exists")
 
 	// Wrong credentials, a missing repository, a missing bucket.
 	bad := c.with(t)

@@ -29,40 +29,7 @@ func TestSFTPRepository(t *testing.T) {
 	srv := sftptest.Start(t)
 	remote := filepath.Join(t.TempDir(), "remote")
 	c, url := sftpCLI(t, srv, remote)
-	src := c.path("src")
-	writeFiles(t, src, map[string]string{
-		"etc/app.conf": "setting=1\n",
-		"data/big.bin": string(randomBytes(5<<20, 11)),
-		"data/empty":   "",
-	})
-
-	c.ok(withPass, "init", url)
-	c.fails(withPass, []string{"already exists", "not empty"}, "init", url)
-	c.ok(withPass, "create", url+"::one", src)
-	writeFiles(t, src, map[string]string{"etc/app.conf": "setting=2\n"})
-	c.ok(withPass, "create", url+"::two", src)
-	if got := c.ok(withPass, "list", "--short", url).stdout; got != "one\ntwo\n" {
-		t.Errorf("list: %q", got)
-	}
-	dest := c.path("dest")
-	if err := os.Mkdir(dest, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	c.ok(withPass, "extract", "--destination", dest, url+"::two")
-	compareTrees(t, src, filepath.Join(dest, strings.TrimPrefix(src, "/")))
-	c.ok(withPass, "check", "--verify-data", url)
-
-	// The same directory, opened as a local path, is the same repository.
-	local := c.ok(withPass, "list", "--short", remote).stdout
-	if local != "one\ntwo\n" {
-		t.Errorf("list of the directory as a local path: %q", local)
-	}
-	c.ok(withPass, "check", "--verify-data", remote)
-
-	// Retention and compaction work remotely too.
-	c.ok(withPass, "delete", url+"::one")
-	c.ok(withPass, "compact", url)
-	c.ok(withPass, "check", "--verify-data", url)
+	checkRemoteSession(t, c, url, remote, "already exists", "not empty")
 
 	// Without an ssh client, the built-in client uses ~/.ssh.
 	native := newCLI(t)

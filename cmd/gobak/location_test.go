@@ -190,3 +190,28 @@ func mapEnv(m map[string]string) func(string) (string, bool) {
 		return v, ok
 	}
 }
+
+// TestRemoteRestoreOptions: restores from sftp:// and s3:// repositories
+// read over larger gaps with more workers; local ones keep the defaults.
+func TestRemoteRestoreOptions(t *testing.T) {
+	a := newApp(nil, nil, nil, mapEnv(nil))
+	for _, tt := range []struct {
+		loc          string
+		gap, workers int
+	}{
+		{"/srv/backup", 0, 0},
+		{"sftp://host/srv/backup", remoteReadGap, remoteWorkers},
+		{"s3://host/bucket/prefix", remoteReadGap, remoteWorkers},
+	} {
+		loc, err := parseLocation(tt.loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.repoOptions(t.Context(), loc).ReadGap; got != tt.gap {
+			t.Errorf("%s: ReadGap %d, want %d", tt.loc, got, tt.gap)
+		}
+		if got := restoreWorkers(loc); got != tt.workers {
+			t.Errorf("%s: restore workers %d, want %d", tt.loc, got, tt.workers)
+		}
+	}
+}
